@@ -1,0 +1,1 @@
+//! Placeholder: the policy module is being written.

