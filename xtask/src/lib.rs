@@ -1,5 +1,12 @@
 //! The wheels xtask as a library: the binary (`main.rs`) dispatches to these modules, and the
 //! integration tests under `xtask/tests/` call them directly.
 
+pub mod analysis;
+pub mod check_wheel;
+pub mod config;
+pub mod elf;
+pub mod fix_wheel;
+pub mod loader;
 pub mod policy;
 pub mod tools;
+pub mod wheel;

@@ -1,1 +1,49 @@
-fn main() {}
+//! `cargo xtask`: parses the flags and dispatches to one module per subcommand.
+
+mod flags;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use xtask::config::{repo_root, Config, CONFIG_PATH};
+use xtask::{check_wheel, fix_wheel};
+
+/// Exit code for input the command cannot use (not a wheel, corrupt, bad config).
+const EXIT_UNUSABLE: u8 = 2;
+
+fn main() -> ExitCode {
+    let flags = flags::Xtask::parse();
+    match run(flags) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_UNUSABLE)
+        }
+    }
+}
+
+fn run(flags: flags::Xtask) -> anyhow::Result<ExitCode> {
+    let explicit = flags.config.is_some();
+    let config_path = flags
+        .config
+        .unwrap_or_else(|| repo_root().join(CONFIG_PATH));
+    let config = Config::load(&config_path, explicit)?;
+    match flags.command {
+        flags::Command::FixWheel(f) => {
+            let opts = fix_wheel::Options {
+                dry_run: f.dry_run,
+                check: f.check,
+                out_dir: f.out_dir,
+            };
+            let fixed = fix_wheel::run(&config, &f.wheels, &opts)?;
+            Ok(if fixed && opts.check {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        flags::Command::CheckWheel(c) => Ok(ExitCode::from(check_wheel::run(
+            &config, &c.wheels, c.json,
+        )?)),
+    }
+}

@@ -1,0 +1,64 @@
+//! The command line. The `///` comments here are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Build, repair, check, test and deploy manylinux wheels of a C/C++-heavy Python package.
+#[derive(Debug, Parser)]
+#[command(
+    name = "xtask",
+    bin_name = "cargo xtask",
+    version,
+    propagate_version = true
+)]
+pub struct Xtask {
+    /// The project config (default: xtask/wheels.toml, or the embedded KLayout default when
+    /// that file is absent).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Repair the old auditwheel layout (move lib_* and db_plugins into the libs folder), only
+    /// when the wheel's ELF files show the defect.
+    FixWheel(FixWheel),
+    /// Check that a wheel loads on the systems its tags promise: loader graph, policy tag,
+    /// Python ABI, RECORD.
+    CheckWheel(CheckWheel),
+}
+
+/// Moves `<pkg>/lib_*` and `<pkg>/db_plugins/` into the folder the extension modules' RPATH
+/// points to (`<pkg>/.libs` in the auditwheel < 3.2 layout) and rewrites RECORD, in place.
+/// A wheel whose NEEDED entries already resolve is left byte-identical ("nothing to fix").
+/// Exit codes: 0 done or nothing to fix, 1 a fix is needed (--check), 2 unusable input.
+#[derive(Debug, Args)]
+pub struct FixWheel {
+    /// The wheels to repair.
+    #[arg(required = true, value_name = "WHL")]
+    pub wheels: Vec<PathBuf>,
+    /// Print the plan (moves, RECORD rows) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Change nothing; exit 1 when a fix would be applied.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub check: bool,
+    /// Write the wheels into DIR instead of replacing them in place.
+    #[arg(short = 'o', long = "out-dir", value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+}
+
+/// Reports, per wheel: the verdict, one line per problem, the tag the wheel earns.
+/// Exit codes: 0 all healthy, 1 problems found, 2 unusable input (not a wheel, corrupt zip).
+#[derive(Debug, Args)]
+pub struct CheckWheel {
+    /// The wheels to check.
+    #[arg(required = true, value_name = "WHL")]
+    pub wheels: Vec<PathBuf>,
+    /// Print one JSON document on stdout instead of the report.
+    #[arg(long)]
+    pub json: bool,
+}
