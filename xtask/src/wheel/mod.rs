@@ -65,7 +65,8 @@ impl Wheel {
         Wheel::from_bytes(path, name, bytes)
     }
 
-    fn from_bytes(path: &Path, name: WheelName, bytes: Vec<u8>) -> Result<Wheel> {
+    /// Reads a wheel from bytes already in memory; `path` is for messages.
+    pub fn from_bytes(path: &Path, name: WheelName, bytes: Vec<u8>) -> Result<Wheel> {
         let shown = path.display();
         let mut archive = zip::ZipArchive::new(Cursor::new(Bytes(Arc::new(bytes))))
             .map_err(|e| anyhow!("{shown} is not a readable zip archive: {e}"))?;
