@@ -3,6 +3,7 @@
 //! the code knows no package by name. When the file is absent, the embedded default below
 //! applies (KLayout's rules).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -17,10 +18,126 @@ pub const CONFIG_PATH: &str = "xtask/wheels.toml";
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
+    pub project: Project,
+    pub tests: Tests,
+    pub interpreters: Interpreters,
+    pub compile_cache: CompileCache,
     pub fix_wheel: FixWheel,
     /// Folders of plugins that a library loads from its own folder at run time, which no ELF
     /// tag records; check-wheel verifies them and fix-wheel moves them with their library.
     pub runtime_folders: Vec<RuntimeFolder>,
+}
+
+/// What to build and how.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Project {
+    /// The folder to build, relative to the repository root. Empty: the root itself.
+    pub path: String,
+    /// How to build: `pip-wheel` (`pip wheel --no-deps --no-build-isolation`) or `setup-py`
+    /// (`python setup.py bdist_wheel`, as KLayout's setup.py wants).
+    pub build: BuildMethod,
+    /// Installed once into each interpreter's build venv (the build runs without isolation
+    /// so that it is offline, fast, and compiles in a stable folder).
+    pub build_requires: Vec<String>,
+    /// Extra environment for the build step (e.g. `KLAYOUT_SETUP_MULTICORE = "2"`).
+    pub build_env: BTreeMap<String, String>,
+    /// Names (globs) in the project folder that are not copied into a target's build folder.
+    pub exclude: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum BuildMethod {
+    PipWheel,
+    SetupPy,
+}
+
+impl Project {
+    /// The project path for messages.
+    pub fn path_or_root(&self) -> &str {
+        if self.path.is_empty() {
+            "the repository root"
+        } else {
+            &self.path
+        }
+    }
+}
+
+impl Default for Project {
+    fn default() -> Self {
+        Project {
+            path: String::new(),
+            build: BuildMethod::PipWheel,
+            build_requires: vec!["setuptools".into(), "wheel".into()],
+            build_env: BTreeMap::new(),
+            exclude: [
+                ".git",
+                "build",
+                "dist",
+                "wheelhouse",
+                "deploy",
+                "target",
+                "*.egg-info",
+                "__pycache__",
+                ".tox",
+                ".venv",
+            ]
+            .map(String::from)
+            .to_vec(),
+        }
+    }
+}
+
+/// The tests each wheel must pass in a fresh venv.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tests {
+    /// Scripts (relative to the repository root) run with the venv's python from a neutral
+    /// folder; each must exit 0.
+    pub scripts: Vec<String>,
+}
+
+/// Which interpreters `--all` takes.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Interpreters {
+    /// Tags (globs) that `--all` leaves out, e.g. `cp27-*`.
+    pub skip: Vec<String>,
+}
+
+/// The compile cache (ccache) and the compiler wrapper that makes it hit across interpreters.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CompileCache {
+    /// Use ccache when it is installed.
+    pub enabled: bool,
+    /// Canonicalise the flags below (off: each interpreter keeps its own flags).
+    pub canonical_flags: bool,
+    /// Compile flags that differ only by interpreter, removed from every compile line.
+    pub remove_flags: Vec<String>,
+    /// Flags added to every compile line instead.
+    pub add_flags: Vec<String>,
+    /// ccache's size limit.
+    pub max_size: String,
+}
+
+impl Default for CompileCache {
+    fn default() -> Self {
+        CompileCache {
+            enabled: true,
+            canonical_flags: true,
+            // CPython <= 3.11 injects -fwrapv, 3.12+ -fno-strict-overflow (which implies
+            // -fwrapv since GCC 8); 3.8-3.10 add -Wno-unused-result. None changes the ABI.
+            remove_flags: vec![
+                "-fwrapv".into(),
+                "-fno-strict-overflow".into(),
+                "-Wno-unused-result".into(),
+            ],
+            add_flags: vec!["-fno-strict-overflow".into()],
+            max_size: "5G".into(),
+        }
+    }
 }
 
 /// The 2018 repair's rules.
@@ -43,6 +160,10 @@ impl Default for FixWheel {
 impl Default for Config {
     fn default() -> Self {
         Config {
+            project: Project::default(),
+            tests: Tests::default(),
+            interpreters: Interpreters::default(),
+            compile_cache: CompileCache::default(),
             fix_wheel: FixWheel::default(),
             runtime_folders: vec![RuntimeFolder {
                 folder: "db_plugins".into(),

@@ -23,12 +23,52 @@ pub struct Xtask {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Build, auditwheel, repair, check and test a wheel for every (image, interpreter)
+    /// target; passing wheels land in the wheelhouse.
+    Wheels(Wheels),
     /// Repair the old auditwheel layout (move lib_* and db_plugins into the libs folder), only
     /// when the wheel's ELF files show the defect.
     FixWheel(FixWheel),
     /// Check that a wheel loads on the systems its tags promise: loader graph, policy tag,
     /// Python ABI, RECORD.
     CheckWheel(CheckWheel),
+}
+
+/// For every target (an interpreter, on the host or in a manylinux image) the steps run in
+/// order: build (pip wheel or setup.py bdist_wheel, through the compile cache), auditwheel
+/// repair, fix-wheel (only when needed), check-wheel, and the config's tests in a fresh venv.
+/// A wheel lands in the output folder only after all its steps passed; a failing target does
+/// not stop the others. The summary at the end has one row per target; the exit code is 1
+/// when any target failed.
+#[derive(Debug, Args)]
+pub struct Wheels {
+    /// Every interpreter found, minus the config's skip list.
+    #[arg(long)]
+    pub all: bool,
+    /// Interpreters by tag or glob: `cp311`, `cp311-cp311`, `cp3{10,11}*`; repeatable.
+    #[arg(long = "python", value_name = "SEL")]
+    pub python: Vec<String>,
+    /// Run on this machine, with its own interpreters, instead of in containers.
+    #[arg(long)]
+    pub host: bool,
+    /// The project to build (default: the config's project path, else the repository root).
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    /// Where finished wheels land.
+    #[arg(
+        short = 'o',
+        long = "out-dir",
+        value_name = "DIR",
+        default_value = "wheelhouse"
+    )]
+    pub out_dir: PathBuf,
+    /// Also write the summary as a JSON report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Keep each interpreter's own compile flags (the compile cache then rarely hits across
+    /// interpreters).
+    #[arg(long)]
+    pub no_canonical_flags: bool,
 }
 
 /// Moves `<pkg>/lib_*` and `<pkg>/db_plugins/` into the folder the extension modules' RPATH

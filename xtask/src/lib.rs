@@ -10,3 +10,4 @@ pub mod loader;
 pub mod policy;
 pub mod tools;
 pub mod wheel;
+pub mod wheels;

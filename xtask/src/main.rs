@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use xtask::config::{repo_root, Config, CONFIG_PATH};
-use xtask::{check_wheel, fix_wheel};
+use xtask::{check_wheel, fix_wheel, wheels};
 
 /// Exit code for input the command cannot use (not a wheel, corrupt, bad config).
 const EXIT_UNUSABLE: u8 = 2;
@@ -29,6 +29,25 @@ fn run(flags: flags::Xtask) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| repo_root().join(CONFIG_PATH));
     let config = Config::load(&config_path, explicit)?;
     match flags.command {
+        flags::Command::Wheels(w) => {
+            let sh = xshell::Shell::new()?;
+            let opts = wheels::Options {
+                all: w.all,
+                python: w.python,
+                project: w.project,
+                out_dir: w.out_dir,
+                json: w.json,
+                no_canonical_flags: w.no_canonical_flags,
+            };
+            if !w.host {
+                anyhow::bail!("the docker runner is not available yet: pass --host");
+            }
+            Ok(if wheels::run_host(&sh, &config, &opts)? {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         flags::Command::FixWheel(f) => {
             let opts = fix_wheel::Options {
                 dry_run: f.dry_run,
