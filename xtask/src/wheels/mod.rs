@@ -39,12 +39,15 @@ pub struct Options {
     pub no_canonical_flags: bool,
 }
 
-/// The folder under target/ where runs, logs, venvs and caches live.
+/// The target folder of the workspace.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target"))
+}
+
+/// Where runs, logs, build venvs and compile caches live: `target/xtask-wheels`, or
+/// `XTASK_WHEELS_DIR` (the tests use it to start from a cold cache).
 pub fn work_root() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target"))
-        .join("xtask-wheels")
+    std::env::var_os("XTASK_WHEELS_DIR").map(PathBuf::from).unwrap_or_else(|| target_dir().join("xtask-wheels"))
 }
 
 /// Runs every selected target on the host. Returns true when all passed.
@@ -269,11 +272,7 @@ fn host_auditwheel(sh: &Shell) -> Result<(String, Vec<(String, String)>)> {
     if on_path && patchelf_ok {
         return Ok(("auditwheel".into(), vec![]));
     }
-    let target = work_root()
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("target"));
-    let t = tools::ensure(sh, &target)?;
+    let t = tools::ensure(sh, &target_dir())?;
     let bin = t.venv.join("bin");
     let path = format!(
         "{}:{}",

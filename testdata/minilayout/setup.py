@@ -1,0 +1,178 @@
+"""
+minilayout: a miniature of KLayout's standalone Python module build.
+
+Like KLayout's setup.py, the implementation libraries (lib_tl, lib_db,
+lib_rdb) and the stream plugin (db_plugins/lib_gds2_dbpi) are built as
+setuptools Extensions by a custom build_ext, so they get the interpreter's
+extension suffix (lib_tl.cpython-311-x86_64-linux-gnu.so), while only the
+three *core modules are real Python extension modules:
+
+  minilayout/lib_tl.*.so        NEEDED libbz2, libz           RPATH $ORIGIN
+  minilayout/lib_db.*.so        NEEDED lib_tl (dlopens plugins) RPATH $ORIGIN
+  minilayout/lib_rdb.*.so       NEEDED lib_db, lib_tl         RPATH $ORIGIN
+  minilayout/tlcore.*.so        NEEDED lib_tl                 RPATH $ORIGIN
+  minilayout/dbcore.*.so        NEEDED lib_db                 RPATH $ORIGIN
+  minilayout/rdbcore.*.so       NEEDED lib_rdb                RPATH $ORIGIN
+  minilayout/db_plugins/lib_gds2_dbpi.*.so  NEEDED lib_db     RPATH $ORIGIN/..
+
+Every library has SONAME = its file name. Compilers and flags come from
+setuptools as usual (CC, CXX, CFLAGS, LDSHARED ... are honoured); include
+folders are relative ("src/tl") so object files do not depend on where the
+source tree is.
+"""
+
+import os
+
+from setuptools import setup, Extension
+from setuptools.command.build_ext import build_ext
+
+
+class MiniExtension(Extension):
+    """
+    An Extension that links other Extensions of this package.
+
+    links:      names of the libraries (Extensions of this setup) to link
+    rpath:      the RPATH, relative to the library's own folder ("$ORIGIN")
+    is_library: True for implementation libraries and plugins (no PyInit_*,
+                SONAME = file name); False for Python extension modules
+    """
+
+    def __init__(self, name, sources, links=(), rpath="$ORIGIN", is_library=False, **kwargs):
+        kwargs.setdefault("language", "c++")
+        Extension.__init__(self, name, sources, **kwargs)
+        self.links = list(links)
+        self.rpath = rpath
+        self.is_library = is_library
+
+
+def _is_foreign_rpath(arg):
+    """True for "-Wl,-rpath,/abs/path" (and -R) options: those point outside the wheel."""
+    for prefix in ("-Wl,-rpath,", "-Wl,-rpath=", "-Wl,-R"):
+        if arg.startswith(prefix):
+            paths = arg[len(prefix):].split(":")
+            return all(os.path.isabs(p) for p in paths)
+    return False
+
+
+class minilayout_build_ext(build_ext):
+
+    def build_extensions(self):
+        # Interpreters built with --enable-shared (pyenv) put
+        # "-Wl,-rpath,<prefix>/lib" into LDSHARED/LDCXXSHARED: that would end
+        # up in every library's RPATH. Drop it unless the user set the
+        # variable in the environment (which is then taken as is).
+        for attr, env in (("linker_so", "LDSHARED"), ("linker_so_cxx", "LDCXXSHARED")):
+            cmd = getattr(self.compiler, attr, None)
+            if cmd and env not in os.environ:
+                setattr(self.compiler, attr, [a for a in cmd if not _is_foreign_rpath(a)])
+        build_ext.build_extensions(self)
+
+    def get_export_symbols(self, ext):
+        if getattr(ext, "is_library", False):
+            return []
+        return build_ext.get_export_symbols(self, ext)
+
+    def build_extension(self, ext):
+        if isinstance(ext, MiniExtension):
+            # link the package's own libraries by file (their SONAME is the
+            # file name, so DT_NEEDED gets the bare name, found via $ORIGIN)
+            objs = [self.get_ext_fullpath(n) for n in ext.links]
+            ext.extra_objects = list(ext.extra_objects or []) + [o for o in objs if o not in (ext.extra_objects or [])]
+            ext.depends = list(ext.depends or []) + [o for o in objs if o not in (ext.depends or [])]
+            args = list(ext.extra_link_args or [])
+            if ext.is_library:
+                soname = "-Wl,-soname," + os.path.basename(self.get_ext_filename(ext.name))
+                if soname not in args:
+                    args.append(soname)
+            rpath = "-Wl,-rpath," + ext.rpath
+            if rpath not in args:
+                args.append(rpath)
+            ext.extra_link_args = args
+        build_ext.build_extension(self, ext)
+
+
+def sources(folder):
+    return sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".cc"))
+
+
+def headers(*folders):
+    return sorted(os.path.join(d, f) for d in folders for f in os.listdir(d) if f.endswith(".h"))
+
+
+# relative paths only: the build runs in this folder
+TL, DB, RDB, PYMOD = "src/tl", "src/db", "src/rdb", "src/pymod"
+
+lib_tl = MiniExtension(
+    "minilayout.lib_tl",
+    sources(TL),
+    include_dirs=[TL],
+    depends=headers(TL),
+    libraries=["bz2", "z"],
+    is_library=True,
+)
+
+lib_db = MiniExtension(
+    "minilayout.lib_db",
+    sources(DB),
+    include_dirs=[TL, DB],
+    depends=headers(TL, DB),
+    links=["minilayout.lib_tl"],
+    libraries=["dl"],
+    is_library=True,
+)
+
+lib_rdb = MiniExtension(
+    "minilayout.lib_rdb",
+    sources(RDB),
+    include_dirs=[TL, DB, RDB],
+    depends=headers(TL, DB, RDB),
+    links=["minilayout.lib_db", "minilayout.lib_tl"],
+    is_library=True,
+)
+
+# not linked by anything: lib_db dlopens it from db_plugins/ beside itself
+lib_gds2_dbpi = MiniExtension(
+    "minilayout.db_plugins.lib_gds2_dbpi",
+    sources("src/plugins/gds2"),
+    include_dirs=[TL, DB],
+    depends=headers(TL, DB),
+    links=["minilayout.lib_db"],
+    rpath="$ORIGIN/..",
+    is_library=True,
+)
+
+tlcore = MiniExtension(
+    "minilayout.tlcore",
+    [PYMOD + "/tlcore.cc"],
+    include_dirs=[TL, PYMOD],
+    depends=headers(TL, PYMOD),
+    links=["minilayout.lib_tl"],
+)
+
+dbcore = MiniExtension(
+    "minilayout.dbcore",
+    [PYMOD + "/dbcore.cc"],
+    include_dirs=[TL, DB, PYMOD],
+    depends=headers(TL, DB, PYMOD),
+    links=["minilayout.lib_db"],
+)
+
+rdbcore = MiniExtension(
+    "minilayout.rdbcore",
+    [PYMOD + "/rdbcore.cc"],
+    include_dirs=[TL, DB, RDB, PYMOD],
+    depends=headers(TL, DB, RDB, PYMOD),
+    links=["minilayout.lib_rdb"],
+)
+
+setup(
+    name="minilayout",
+    version="0.1.0",
+    description="A miniature of KLayout's Python module build (test data for the wheel tool)",
+    license="MIT",
+    packages=["minilayout"],
+    # build order matters: a library is linked by the ones after it
+    ext_modules=[lib_tl, lib_db, lib_rdb, lib_gds2_dbpi, tlcore, dbcore, rdbcore],
+    cmdclass={"build_ext": minilayout_build_ext},
+    zip_safe=False,
+)
