@@ -183,21 +183,44 @@ pub fn report(config: &Config, a: &Analysis) -> Report {
             req.undefined_symbols.push((sym.clone(), file.clone()));
         }
     }
-    let mut external_libs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for need in graph.system_needs() {
         req.external_libs
             .push((need.name.clone(), base(&need.object).to_string()));
-        external_libs
-            .entry(need.name.clone())
-            .or_default()
-            .insert(need.object.clone());
     }
-    let verdict = policy::evaluate(&req);
+    // As auditwheel's field: the system libraries no policy of the wheel's family allows.
+    let most_permissive = policy::policies_for(libc.unwrap_or(Libc::Glibc), &arch)
+        .into_iter()
+        .last();
+    let mut external_libs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for need in graph.system_needs() {
+        if most_permissive.is_some_and(|p| !p.allows_library(&need.name)) {
+            external_libs
+                .entry(need.name.clone())
+                .or_default()
+                .insert(need.object.clone());
+        }
+    }
+    let mut verdict = policy::evaluate(&req);
+    let (abi_problems, ucs2, abi_limits) = python_abi_problems(a);
+    if !abi_limits.is_empty() {
+        // auditwheel gives a Python 2 extension that imports the UCS2 API (or PyFPE_jbuf)
+        // only the plain linux tag, whatever its ABI tag says.
+        verdict.best = None;
+        verdict.best_tag = policy::linux_tag(&arch);
+        for reason in abi_limits.iter().rev() {
+            verdict.limits.insert(
+                0,
+                policy::Limit {
+                    policy: "manylinux",
+                    reason: reason.clone(),
+                },
+            );
+        }
+    }
     let pure = a.elf.is_empty();
     if !pure {
-        problems.extend(claimed_tag_problems(a, &req, &verdict));
+        problems.extend(claimed_tag_problems(a, &req, &verdict, &abi_limits));
     }
-    let (abi_problems, ucs2) = python_abi_problems(a);
     problems.extend(abi_problems);
     problems.extend(a.record.lines());
 
@@ -248,6 +271,7 @@ fn claimed_tag_problems(
     a: &Analysis,
     req: &Requirements,
     verdict: &policy::Verdict,
+    abi_limits: &[String],
 ) -> Vec<String> {
     let mut out = Vec::new();
     let mut claimed: BTreeSet<String> = a.wheel.name.platform.iter().cloned().collect();
@@ -273,7 +297,8 @@ fn claimed_tag_problems(
             None => false,
         };
         if !earned {
-            let mut why = p.failures(req);
+            let mut why = abi_limits.to_vec();
+            why.extend(p.failures(req));
             if let Some(best) = verdict.best.filter(|b| b.libc != p.libc) {
                 why.insert(
                     0,
@@ -295,18 +320,36 @@ fn claimed_tag_problems(
 
 /// Extensions must fit the wheel's Python ABI: no UCS2 API in a UCS4 (`cp27mu`) wheel or the
 /// reverse, and no `cpython-XY` suffix other than the wheel's Python tag. Returns the
-/// problems and whether any extension references the UCS2 API.
-fn python_abi_problems(a: &Analysis) -> (Vec<String>, bool) {
+/// problems, whether a Python 2 extension imports the UCS2 API, and the reasons (UCS2,
+/// PyFPE) for which auditwheel allows only the linux tag.
+fn python_abi_problems(a: &Analysis) -> (Vec<String>, bool, Vec<String>) {
     let name = &a.wheel.name;
     let mut out = Vec::new();
     let mut ucs2 = false;
+    let mut limits = Vec::new();
     for (entry, info) in &a.elf {
         let file = base(entry);
+        let Some(init) = &info.python_init else {
+            // Only extension modules are imported by Python.
+            continue;
+        };
+        let py2 = !init.starts_with("PyInit_");
         if let Some(sym) = info
             .undefined
             .iter()
-            .find(|s| s.starts_with("PyUnicodeUCS2_"))
+            .find(|s| PYFPE_SYMBOLS.contains(&s.as_str()))
         {
+            limits.push(format!("{file} references {sym}, which only old interpreters built with --with-fpectl have"));
+        }
+        let ucs2_sym = info
+            .undefined
+            .iter()
+            .find(|s| s.starts_with("PyUnicodeUCS2_"))
+            .filter(|_| py2);
+        if let Some(sym) = ucs2_sym {
+            limits.push(format!("{file} references {sym} (the UCS2 unicode API)"));
+        }
+        if let Some(sym) = ucs2_sym {
             ucs2 = true;
             if name
                 .abi
@@ -352,8 +395,11 @@ fn python_abi_problems(a: &Analysis) -> (Vec<String>, bool) {
             }
         }
     }
-    (out, ucs2)
+    (out, ucs2, limits)
 }
+
+/// Symbols that tie an extension to interpreters built with --with-fpectl.
+const PYFPE_SYMBOLS: &[&str] = &["PyFPE_jbuf", "PyFPE_dummy", "PyFPE_counter"];
 
 /// `tlcore.cpython-311-x86_64-linux-gnu.so` -> `311`; `cpython-313t-...` -> `313`.
 fn cpython_suffix_version(file: &str) -> Option<&str> {

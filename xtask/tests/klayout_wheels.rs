@@ -145,7 +145,7 @@ fn klayout_0_30_12_is_healthy_with_auditwheels_tag() {
         "{report:#}"
     );
 
-    // The independent answer (about 45 s: done once, here).
+    // The independent answer (45-75 s on this machine: done once, here).
     let sh = Shell::new().unwrap();
     let auditwheel = &tools().auditwheel;
     let shown = cmd!(sh, "{auditwheel} show --json {whl}")

@@ -206,6 +206,16 @@ impl Wheel {
 /// Lists the entries, refusing names that could escape or confuse an installer: absolute
 /// names, `..` components, backslashes, NUL, and duplicates.
 fn list_entries(archive: &mut Archive) -> Result<Vec<Entry>> {
+    // The zip crate keeps one entry per name, so a duplicate would be silently shadowed:
+    // find it in the central directory itself to name it.
+    if archive.has_duplicate_names() {
+        let bytes = archive.clone().into_inner().into_inner();
+        let start = archive.central_directory_start();
+        match first_duplicate_name(bytes.as_ref(), start) {
+            Some(name) => bail!("entry {name:?} appears twice"),
+            None => bail!("the archive has two entries with the same name"),
+        }
+    }
     let mut seen = HashSet::new();
     let mut entries = Vec::with_capacity(archive.len());
     for index in 0..archive.len() {
@@ -229,6 +239,33 @@ fn list_entries(archive: &mut Archive) -> Result<Vec<Entry>> {
         });
     }
     Ok(entries)
+}
+
+/// Walks the central directory from `start` and returns the first name seen twice.
+fn first_duplicate_name(bytes: &[u8], start: u64) -> Option<String> {
+    const SIGNATURE: u32 = 0x0201_4b50;
+    let u16_at = |at: usize| {
+        bytes
+            .get(at..at + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
+    };
+    let u32_at = |at: usize| {
+        bytes
+            .get(at..at + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let mut seen = HashSet::new();
+    let mut at = usize::try_from(start).ok()?;
+    while u32_at(at)? == SIGNATURE {
+        let (name_len, extra_len, comment_len) =
+            (u16_at(at + 28)?, u16_at(at + 30)?, u16_at(at + 32)?);
+        let name = String::from_utf8_lossy(bytes.get(at + 46..at + 46 + name_len)?).into_owned();
+        if !seen.insert(name.clone()) {
+            return Some(name);
+        }
+        at += 46 + name_len + extra_len + comment_len;
+    }
+    None
 }
 
 /// The rules an entry name must follow; the error names the entry.

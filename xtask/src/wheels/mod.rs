@@ -41,13 +41,17 @@ pub struct Options {
 
 /// The target folder of the workspace.
 pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target"))
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"))
 }
 
 /// Where runs, logs, build venvs and compile caches live: `target/xtask-wheels`, or
 /// `XTASK_WHEELS_DIR` (the tests use it to start from a cold cache).
 pub fn work_root() -> PathBuf {
-    std::env::var_os("XTASK_WHEELS_DIR").map(PathBuf::from).unwrap_or_else(|| target_dir().join("xtask-wheels"))
+    std::env::var_os("XTASK_WHEELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("xtask-wheels"))
 }
 
 /// Runs every selected target on the host. Returns true when all passed.

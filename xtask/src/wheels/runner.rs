@@ -5,45 +5,58 @@ use std::path::{Path, PathBuf};
 
 use xshell::{cmd, Cmd, Shell};
 
-/// The mount points inside a container (the 2018 layout: the repository at /io).
+/// The mount points inside a container: the repository at /io (the 2018 layout), the work
+/// folder (compile cache, build venvs, target folders) at a fixed path.
 pub const CONTAINER_REPO: &str = "/io";
-pub const CONTAINER_CACHE: &str = "/xtask-cache";
+pub const CONTAINER_WORK: &str = "/xtask-work";
 
 /// Where commands run.
 #[derive(Debug, Clone)]
 pub enum Runner {
     Host,
     Container {
-        /// The container's id or name.
+        /// The container's name.
         id: String,
-        /// The host folder mounted at `/io` (the repository root).
-        repo: PathBuf,
-        /// The host folder mounted at `/xtask-cache` (compile cache and wrapper scripts).
-        cache: PathBuf,
+        /// Host folder -> where the container sees it, most specific first.
+        mounts: Vec<(PathBuf, String)>,
         /// Prefix every command with `linux32` (i686 images on an x86_64 host).
         linux32: bool,
+        /// `uid:gid` to run as (None: the image's user, root).
+        user: Option<String>,
     },
 }
 
 impl Runner {
-    /// A short name for messages and target names.
-    pub fn is_host(&self) -> bool {
-        matches!(self, Runner::Host)
-    }
-
     /// How a host path is seen where the command runs.
     pub fn path(&self, host: &Path) -> String {
         match self {
             Runner::Host => host.display().to_string(),
-            Runner::Container { repo, cache, .. } => {
-                if let Ok(rest) = host.strip_prefix(cache) {
-                    return join(CONTAINER_CACHE, rest);
-                }
-                if let Ok(rest) = host.strip_prefix(repo) {
-                    return join(CONTAINER_REPO, rest);
+            Runner::Container { mounts, .. } => {
+                for (from, to) in mounts {
+                    if let Ok(rest) = host.strip_prefix(from) {
+                        return join(to, rest);
+                    }
                 }
                 host.display().to_string()
             }
+        }
+    }
+
+    /// The same runner, running as root (the package install).
+    pub fn as_root(&self) -> Runner {
+        match self {
+            Runner::Container {
+                id,
+                mounts,
+                linux32,
+                ..
+            } => Runner::Container {
+                id: id.clone(),
+                mounts: mounts.clone(),
+                linux32: *linux32,
+                user: None,
+            },
+            Runner::Host => Runner::Host,
         }
     }
 
@@ -62,16 +75,30 @@ impl Runner {
                 cmd: cmd!(sh, "{program} {args...}").envs(env.iter().map(|(k, v)| (k, v))),
                 cwd: Some(cwd.to_path_buf()),
             },
-            Runner::Container { id, linux32, .. } => {
+            Runner::Container {
+                id, linux32, user, ..
+            } => {
                 let workdir = self.path(cwd);
-                let mut env_args = Vec::new();
+                let mut opts = vec!["-w".to_string(), workdir];
+                if let Some(u) = user {
+                    // A user without an entry in the image's passwd has no home: give it one.
+                    opts.extend([
+                        "-u".to_string(),
+                        u.clone(),
+                        "-e".to_string(),
+                        "HOME=/tmp".to_string(),
+                    ]);
+                }
                 for (k, v) in env {
-                    env_args.push("-e".to_string());
-                    env_args.push(format!("{k}={v}"));
+                    opts.push("-e".to_string());
+                    opts.push(format!("{k}={v}"));
                 }
                 let linux32: &[&str] = if *linux32 { &["linux32"] } else { &[] };
                 Job {
-                    cmd: cmd!(sh, "docker exec -w {workdir} {env_args...} {id} {linux32...} {program} {args...}"),
+                    cmd: cmd!(
+                        sh,
+                        "docker exec {opts...} {id} {linux32...} {program} {args...}"
+                    ),
                     cwd: None,
                 }
             }
@@ -120,19 +147,25 @@ mod tests {
         let sh = Shell::new().unwrap();
         let r = Runner::Container {
             id: "xtask-1".into(),
-            repo: PathBuf::from("/home/u/klayout"),
-            cache: PathBuf::from("/home/u/klayout/target/xtask-wheels/cache/img"),
+            mounts: vec![
+                (
+                    PathBuf::from("/home/u/klayout/target/xtask-wheels"),
+                    CONTAINER_WORK.into(),
+                ),
+                (PathBuf::from("/home/u/klayout"), CONTAINER_REPO.into()),
+            ],
             linux32: true,
+            user: Some("1000:1000".into()),
         };
         assert_eq!(
-            r.path(Path::new("/home/u/klayout/target/x")),
-            "/io/target/x"
+            r.path(Path::new("/home/u/klayout/testdata/pymod")),
+            "/io/testdata/pymod"
         );
         assert_eq!(
             r.path(Path::new(
-                "/home/u/klayout/target/xtask-wheels/cache/img/ccache"
+                "/home/u/klayout/target/xtask-wheels/cache/x/ccache"
             )),
-            "/xtask-cache/ccache"
+            "/xtask-work/cache/x/ccache"
         );
         let c = r.cmd(
             &sh,
@@ -144,8 +177,12 @@ mod tests {
         assert!(c.cwd.is_none());
         assert_eq!(
             c.to_string(),
-            "docker exec -w /io/src -e A=1 xtask-1 linux32 /opt/python/cp311-cp311/bin/python -V"
+            "docker exec -w /io/src -u 1000:1000 -e HOME=/tmp -e A=1 xtask-1 linux32 /opt/python/cp311-cp311/bin/python -V"
         );
+        let root = r
+            .as_root()
+            .cmd(&sh, "id", &[], Path::new("/home/u/klayout"), &[]);
+        assert_eq!(root.to_string(), "docker exec -w /io xtask-1 linux32 id");
         let h = Runner::Host.cmd(&sh, "python3", &["-V".into()], Path::new("/tmp"), &[]);
         assert_eq!(h.to_string(), "python3 -V");
         assert_eq!(h.cwd.as_deref(), Some(Path::new("/tmp")));
