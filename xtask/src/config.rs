@@ -22,6 +22,7 @@ pub struct Config {
     pub tests: Tests,
     pub interpreters: Interpreters,
     pub compile_cache: CompileCache,
+    pub docker: Docker,
     pub fix_wheel: FixWheel,
     /// Folders of plugins that a library loads from its own folder at run time, which no ELF
     /// tag records; check-wheel verifies them and fix-wheel moves them with their library.
@@ -140,6 +141,45 @@ impl Default for CompileCache {
     }
 }
 
+/// The images `wheels` builds in, and what each container installs before the builds.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Docker {
+    /// Image references, optionally pinned by digest (`name@sha256:...`).
+    pub images: Vec<String>,
+    /// Installed once per container, as root, by the image's package manager.
+    pub packages: Packages,
+}
+
+/// Package lists per package manager (an image family has one of them).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Packages {
+    pub apt: Vec<String>,
+    pub dnf: Vec<String>,
+    pub yum: Vec<String>,
+    pub apk: Vec<String>,
+}
+
+impl Default for Docker {
+    fn default() -> Self {
+        let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        Docker {
+            images: list(&[
+                "quay.io/pypa/manylinux2014_x86_64",
+                "quay.io/pypa/manylinux_2_28_x86_64",
+                "quay.io/pypa/musllinux_1_2_x86_64",
+            ]),
+            packages: Packages {
+                apt: list(&["ccache"]),
+                dnf: list(&["ccache"]),
+                yum: list(&["ccache"]),
+                apk: list(&["ccache"]),
+            },
+        }
+    }
+}
+
 /// The 2018 repair's rules.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -164,6 +204,7 @@ impl Default for Config {
             tests: Tests::default(),
             interpreters: Interpreters::default(),
             compile_cache: CompileCache::default(),
+            docker: Docker::default(),
             fix_wheel: FixWheel::default(),
             runtime_folders: vec![RuntimeFolder {
                 folder: "db_plugins".into(),

@@ -45,12 +45,23 @@ pub struct Wheels {
     /// Every interpreter found, minus the config's skip list.
     #[arg(long)]
     pub all: bool,
-    /// Interpreters by tag or glob: `cp311`, `cp311-cp311`, `cp3{10,11}*`; repeatable.
-    #[arg(long = "python", value_name = "SEL")]
+    /// Interpreters by tag or glob: `cp311`, `cp311-cp311`, `cp3{10,11}*`; repeatable. The
+    /// 2018 CI variable PY_VERSION is honoured when the flag is absent.
+    #[arg(long = "python", value_name = "SEL", env = "PY_VERSION")]
     pub python: Vec<String>,
     /// Run on this machine, with its own interpreters, instead of in containers.
     #[arg(long)]
     pub host: bool,
+    /// The image to build in instead of the config's list; repeatable. The 2018 CI variable
+    /// DOCKER_IMAGE is honoured when the flag is absent.
+    #[arg(long = "image", value_name = "IMAGE", env = "DOCKER_IMAGE", conflicts_with = "host")]
+    pub images: Vec<String>,
+    /// When to pull images: always, missing (default), never. Pulls are retried with back-off.
+    #[arg(long, value_enum, default_value = "missing")]
+    pub pull: xtask::wheels::docker::Pull,
+    /// After a failure, keep the container and print the line that enters it.
+    #[arg(long)]
+    pub keep_container: bool,
     /// The project to build (default: the config's project path, else the repository root).
     #[arg(long, value_name = "DIR")]
     pub project: Option<PathBuf>,

@@ -34,19 +34,17 @@ fn run(flags: flags::Xtask) -> anyhow::Result<ExitCode> {
             let opts = wheels::Options {
                 all: w.all,
                 python: w.python,
+                host: w.host,
+                images: w.images,
+                pull: w.pull,
+                keep_container: w.keep_container,
                 project: w.project,
                 out_dir: w.out_dir,
                 json: w.json,
                 no_canonical_flags: w.no_canonical_flags,
             };
-            if !w.host {
-                anyhow::bail!("the docker runner is not available yet: pass --host");
-            }
-            Ok(if wheels::run_host(&sh, &config, &opts)? {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            let passed = wheels::run(&sh, &config, &opts)?;
+            Ok(if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         flags::Command::FixWheel(f) => {
             let opts = fix_wheel::Options {

@@ -104,7 +104,7 @@ pub fn pull(sh: &Shell, image: &str, pull: Pull) -> Result<()> {
     let mut wait = PULL_BACKOFF;
     for attempt in 1..=PULL_ATTEMPTS {
         eprintln!("xtask: docker pull {image} (attempt {attempt} of {PULL_ATTEMPTS})");
-        match cmd!(sh, "docker pull {image}").quiet().output() {
+        match cmd!(sh, "docker pull {image}").quiet().ignore_status().output() {
             Ok(o) if o.status.success() => return Ok(()),
             Ok(o) => {
                 let why = String::from_utf8_lossy(&o.stderr).trim().to_string();

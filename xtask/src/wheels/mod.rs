@@ -3,6 +3,7 @@
 //! target its wheel; the summary at the end says what happened to each.
 
 pub mod compile_cache;
+pub mod docker;
 pub mod interpreters;
 pub mod log;
 pub mod runner;
@@ -29,6 +30,13 @@ use summary::TargetResult;
 pub struct Options {
     pub all: bool,
     pub python: Vec<String>,
+    /// Run on this machine instead of in containers.
+    pub host: bool,
+    /// The images to use instead of the config's.
+    pub images: Vec<String>,
+    pub pull: docker::Pull,
+    /// Keep a container after a failure, to enter it.
+    pub keep_container: bool,
     /// The project folder, overriding the config.
     pub project: Option<PathBuf>,
     /// Where finished wheels land.
@@ -41,83 +49,132 @@ pub struct Options {
 
 /// The target folder of the workspace.
 pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target"))
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target"))
 }
 
 /// Where runs, logs, build venvs and compile caches live: `target/xtask-wheels`, or
 /// `XTASK_WHEELS_DIR` (the tests use it to start from a cold cache).
 pub fn work_root() -> PathBuf {
-    std::env::var_os("XTASK_WHEELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| target_dir().join("xtask-wheels"))
+    std::env::var_os("XTASK_WHEELS_DIR").map(PathBuf::from).unwrap_or_else(|| target_dir().join("xtask-wheels"))
 }
 
-/// Runs every selected target on the host. Returns true when all passed.
-pub fn run_host(sh: &Shell, config: &Config, opts: &Options) -> Result<bool> {
+/// What every target of a run shares.
+struct Run<'a> {
+    sh: &'a Shell,
+    config: Config,
+    opts: &'a Options,
+    project: PathBuf,
+    root: PathBuf,
+    source_date_epoch: Option<String>,
+    ci: Ci,
+}
+
+/// Runs every selected target, on the host or in each image's container. Returns true when
+/// all passed; the summary is printed either way.
+pub fn run(sh: &Shell, config: &Config, opts: &Options) -> Result<bool> {
     log::install_interrupt_handler();
     let mut config = config.clone();
     if opts.no_canonical_flags {
         config.compile_cache.canonical_flags = false;
     }
+    for sel in &opts.python {
+        interpreters::validate_selector(sel)?;
+    }
     let project = project_dir(&config, opts)?;
     let root = work_root();
-    let runner = Runner::Host;
-    let found = interpreters::discover(sh, &runner)?;
-    let selected = interpreters::select(&found, &opts.python, opts.all, &config.interpreters.skip)?;
-    eprintln!(
-        "xtask: building {} from {} for {}",
-        config.project.path_or_root(),
-        project.display(),
-        selected
-            .iter()
-            .map(|i| i.tag.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let cache = if config.compile_cache.enabled {
-        Cache::prepare(sh, &runner, &root.join("cache/host"))?
-    } else {
-        Cache {
-            root: root.join("cache/host"),
-            ccache: false,
-        }
-    };
-    let auditwheel = host_auditwheel(sh)?;
-    let sde = source_date_epoch(sh, &project);
-    let ci = Ci::detect();
+    std::fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
+    let run = Run { sh, source_date_epoch: source_date_epoch(sh, &project), project, root, config, opts, ci: Ci::detect() };
     let mut results = Vec::new();
+    let mut interps = Vec::new();
+    if opts.host {
+        let auditwheel = host_auditwheel(sh)?;
+        let selected = run_group(&run, &Runner::Host, "host", auditwheel, &mut results)?;
+        interps.extend(selected);
+    } else {
+        docker::check_engine(sh)?;
+        let images = if opts.images.is_empty() { run.config.docker.images.clone() } else { opts.images.clone() };
+        if images.is_empty() {
+            bail!("no image to build in: add images to [docker] in the config, pass --image, or use --host");
+        }
+        for image in &images {
+            docker::validate_image(image)?;
+        }
+        for image in &images {
+            if log::interrupted() {
+                break;
+            }
+            match run_image(&run, image, &mut results) {
+                Ok(selected) => interps.extend(selected),
+                Err(e) => {
+                    eprintln!("xtask: {image}: {e:#}");
+                    results.push(TargetResult::failed_setup(&docker::image_slug(image), &format!("{e:#}")));
+                }
+            }
+        }
+    }
+    finish(&results, &interps, &run.config, opts)
+}
+
+/// One image: pull, start its container, install the packages, run its targets, remove it.
+fn run_image(run: &Run, image: &str, results: &mut Vec<TargetResult>) -> Result<Vec<Interpreter>> {
+    let slug = docker::image_slug(image);
+    docker::pull(run.sh, image, run.opts.pull)?;
+    let mut container = docker::Container::start(run.sh, image, &repo_root(), &run.root)?;
+    let mut log = Log::create(&run.root.join("logs").join(format!("{slug}-setup.log")), &slug)?;
+    container.install_packages(run.sh, &run.config.docker.packages, &mut log)?;
+    let before = results.len();
+    let selected = run_group(run, &container.runner, &slug, ("auditwheel".into(), vec![]), results);
+    let failed = results[before..].iter().any(|r| !r.ok()) || selected.is_err();
+    container.keep = run.opts.keep_container && failed && !log::interrupted();
+    selected
+}
+
+/// The targets of one runner: its interpreters, selected, each run in turn.
+fn run_group(
+    run: &Run,
+    runner: &Runner,
+    key: &str,
+    auditwheel: (String, Vec<(String, String)>),
+    results: &mut Vec<TargetResult>,
+) -> Result<Vec<Interpreter>> {
+    let found = interpreters::discover(run.sh, runner)?;
+    let selected = interpreters::select(&found, &run.opts.python, run.opts.all, &run.config.interpreters.skip)?;
+    eprintln!(
+        "xtask: {key}: building {} for {}",
+        run.project.display(),
+        selected.iter().map(|i| i.tag.as_str()).collect::<Vec<_>>().join(", ")
+    );
+    let cache_root = run.root.join("cache").join(key);
+    let cache = if run.config.compile_cache.enabled {
+        Cache::prepare(run.sh, runner, &cache_root)?
+    } else {
+        Cache { root: cache_root, ccache: false }
+    };
     for interp in &selected {
-        let target = format!("host-{}", interp.tag);
+        let target = format!("{key}-{}", interp.tag);
         let ctx = Ctx {
-            sh,
-            runner: &runner,
-            config: &config,
+            sh: run.sh,
+            runner,
+            config: &run.config,
             cache: &cache,
             interp,
-            work: root.join("runs").join(&target),
-            runs: root.join("runs"),
-            build_venv: root.join("venvs/host").join(&interp.tag),
+            work: run.root.join("runs").join(&target),
+            runs: run.root.join("runs"),
+            build_venv: run.root.join("venvs").join(key).join(&interp.tag),
             repo: repo_root(),
-            project: project.clone(),
-            source_date_epoch: sde.clone(),
+            project: run.project.clone(),
+            source_date_epoch: run.source_date_epoch.clone(),
             auditwheel: auditwheel.clone(),
         };
-        ci.start(&target);
-        let result = run_target(
-            &ctx,
-            &target,
-            &root.join("logs").join(format!("{target}.log")),
-            &opts.out_dir,
-        );
-        ci.end(&target);
+        run.ci.start(&target);
+        let result = run_target(&ctx, &target, &run.root.join("logs").join(format!("{target}.log")), &run.opts.out_dir);
+        run.ci.end(&target);
         results.push(result);
         if log::interrupted() {
             break;
         }
     }
-    finish(&results, &selected, &config, opts)
+    Ok(selected)
 }
 
 /// Prints the summary and hints, writes the JSON report; true when every target passed.

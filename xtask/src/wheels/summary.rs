@@ -27,6 +27,23 @@ pub struct TargetResult {
 }
 
 impl TargetResult {
+    /// A row for a group that failed before any target ran (pull, container, selection).
+    pub fn failed_setup(group: &str, error: &str) -> TargetResult {
+        TargetResult {
+            target: group.to_string(),
+            interpreter: String::new(),
+            result: "setup".into(),
+            error: Some(error.to_string()),
+            seconds: 0.0,
+            steps: Vec::new(),
+            cache: Stats::default(),
+            wheel: None,
+            size: None,
+            tag: None,
+            log: PathBuf::new(),
+        }
+    }
+
     pub fn ok(&self) -> bool {
         self.result == "ok"
     }
@@ -84,12 +101,8 @@ pub fn print(results: &[TargetResult]) {
         eprintln!("  {:<34} {}", r.target, steps.join(", "));
     }
     for r in results.iter().filter(|r| !r.ok()) {
-        eprintln!(
-            "\n{} failed at {}: log {}",
-            r.target,
-            r.result,
-            r.log.display()
-        );
+        let log = if r.log.as_os_str().is_empty() { String::new() } else { format!(": log {}", r.log.display()) };
+        eprintln!("\n{} failed at {}{log}", r.target, r.result);
         if let Some(e) = &r.error {
             eprintln!("  {e}");
         }
