@@ -25,14 +25,15 @@ pub struct Analysis {
 impl Analysis {
     /// Opens and reads a wheel.
     pub fn of(path: &Path) -> Result<Analysis> {
-        let wheel = Wheel::open(path)?;
+        Analysis::from_wheel(Wheel::open(path)?)
+    }
+
+    /// Reads a wheel already opened (from a file or from bytes in memory, as the fuzz
+    /// targets under `xtask/fuzz/` do).
+    pub fn from_wheel(wheel: Wheel) -> Result<Analysis> {
         let scanned = wheel.scan(|entry, bytes| {
-            let digest = Digest {
-                hash: record::hash_of(bytes),
-                size: bytes.len() as u64,
-            };
-            let info = elf::is_elf(bytes)
-                .then(|| elf::parse(bytes, &entry.name).map_err(|e| e.to_string()));
+            let digest = Digest { hash: record::hash_of(bytes), size: bytes.len() as u64 };
+            let info = elf::is_elf(bytes).then(|| elf::parse(bytes, &entry.name).map_err(|e| e.to_string()));
             (digest, info)
         })?;
         let mut digests = BTreeMap::new();
@@ -51,13 +52,7 @@ impl Analysis {
             digests.insert(entry.name, digest);
         }
         let record = wheel::verify_record(&wheel, &digests);
-        Ok(Analysis {
-            wheel,
-            digests,
-            elf,
-            elf_errors,
-            record,
-        })
+        Ok(Analysis { wheel, digests, elf, elf_errors, record })
     }
 
     /// The installed tree, with entries renamed by `rename` first (identity for the wheel as is).

@@ -83,22 +83,13 @@ fn print_report(r: &Report) {
     match &r.error {
         Some(e) => println!("{}: unusable: {e}", r.path.display()),
         None if r.problems.is_empty() => println!("{}: healthy", r.wheel),
-        None => println!(
-            "{}: {} problem{}",
-            r.wheel,
-            r.problems.len(),
-            if r.problems.len() == 1 { "" } else { "s" }
-        ),
+        None => println!("{}: {} problem{}", r.wheel, r.problems.len(), if r.problems.len() == 1 { "" } else { "s" }),
     }
     for p in &r.problems {
         println!("  - {p}");
     }
     if r.error.is_none() {
-        let why = r
-            .limited_by
-            .first()
-            .map(|l| format!(" (not better: {l})"))
-            .unwrap_or_default();
+        let why = r.limited_by.first().map(|l| format!(" (not better: {l})")).unwrap_or_default();
         println!("  earns: {}{why}", r.overall_tag);
     }
 }
@@ -108,10 +99,7 @@ pub fn check(config: &Config, path: &Path) -> Report {
     match Analysis::of(path) {
         Ok(a) => report(config, &a),
         Err(e) => Report {
-            wheel: path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+            wheel: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
             path: path.to_path_buf(),
             verdict: "unusable".into(),
             error: Some(format!("{e:#}")),
@@ -130,22 +118,14 @@ pub fn report(config: &Config, a: &Analysis) -> Report {
     let graph = a.graph(&config.runtime_folders);
     problems.extend(graph.problem_lines());
     for (object, entry) in &graph.outside {
-        problems.push(format!(
-            "{object} has search path entry {entry:?}, which points outside the wheel"
-        ));
+        problems.push(format!("{object} has search path entry {entry:?}, which points outside the wheel"));
     }
 
     // The wheel's architecture and libc: from its tags, else from its ELF files.
-    let arch = name
-        .arch()
-        .or_else(|| a.elf.values().next().map(|i| i.arch.clone()))
-        .unwrap_or_default();
+    let arch = name.arch().or_else(|| a.elf.values().next().map(|i| i.arch.clone())).unwrap_or_default();
     for (entry, info) in &a.elf {
         if !arch.is_empty() && info.arch != arch && name.arch().is_some() {
-            problems.push(format!(
-                "{entry} is built for {}, but the wheel is tagged {arch}",
-                info.arch
-            ));
+            problems.push(format!("{entry} is built for {}, but the wheel is tagged {arch}", info.arch));
         }
     }
     let tag_libc = name.platform.iter().find_map(|t| {
@@ -157,47 +137,30 @@ pub fn report(config: &Config, a: &Analysis) -> Report {
             None
         }
     });
-    let libc = tag_libc.or_else(|| {
-        a.elf
-            .iter()
-            .find_map(|(p, i)| policy::detect_libc(p, i.interpreter.as_deref(), &i.needed))
-    });
+    let libc = tag_libc
+        .or_else(|| a.elf.iter().find_map(|(p, i)| policy::detect_libc(p, i.interpreter.as_deref(), &i.needed)));
 
-    let mut req = Requirements {
-        arch: arch.clone(),
-        libc,
-        ..Requirements::default()
-    };
+    let mut req = Requirements { arch: arch.clone(), libc, ..Requirements::default() };
     let mut versioned_symbols: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (entry, info) in &a.elf {
         let file = base(entry).to_string();
         for (lib, version) in &info.version_needs {
-            req.symbol_versions
-                .push((lib.clone(), version.clone(), file.clone()));
-            versioned_symbols
-                .entry(lib.clone())
-                .or_default()
-                .insert(version.clone());
+            req.symbol_versions.push((lib.clone(), version.clone(), file.clone()));
+            versioned_symbols.entry(lib.clone()).or_default().insert(version.clone());
         }
         for sym in &info.undefined {
             req.undefined_symbols.push((sym.clone(), file.clone()));
         }
     }
     for need in graph.system_needs() {
-        req.external_libs
-            .push((need.name.clone(), base(&need.object).to_string()));
+        req.external_libs.push((need.name.clone(), base(&need.object).to_string()));
     }
     // As auditwheel's field: the system libraries no policy of the wheel's family allows.
-    let most_permissive = policy::policies_for(libc.unwrap_or(Libc::Glibc), &arch)
-        .into_iter()
-        .last();
+    let most_permissive = policy::policies_for(libc.unwrap_or(Libc::Glibc), &arch).into_iter().last();
     let mut external_libs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for need in graph.system_needs() {
         if most_permissive.is_some_and(|p| !p.allows_library(&need.name)) {
-            external_libs
-                .entry(need.name.clone())
-                .or_default()
-                .insert(need.object.clone());
+            external_libs.entry(need.name.clone()).or_default().insert(need.object.clone());
         }
     }
     let mut verdict = policy::evaluate(&req);
@@ -208,13 +171,7 @@ pub fn report(config: &Config, a: &Analysis) -> Report {
         verdict.best = None;
         verdict.best_tag = policy::linux_tag(&arch);
         for reason in abi_limits.iter().rev() {
-            verdict.limits.insert(
-                0,
-                policy::Limit {
-                    policy: "manylinux",
-                    reason: reason.clone(),
-                },
-            );
+            verdict.limits.insert(0, policy::Limit { policy: "manylinux", reason: reason.clone() });
         }
     }
     let pure = a.elf.is_empty();
@@ -224,33 +181,16 @@ pub fn report(config: &Config, a: &Analysis) -> Report {
     problems.extend(abi_problems);
     problems.extend(a.record.lines());
 
-    let RecordReport {
-        missing,
-        unlisted,
-        mismatched,
-    } = a.record.clone();
+    let RecordReport { missing, unlisted, mismatched } = a.record.clone();
     Report {
         wheel: a.wheel.file_name(),
         path: a.wheel.path.clone(),
-        verdict: if problems.is_empty() {
-            "healthy"
-        } else {
-            "problems"
-        }
-        .into(),
+        verdict: if problems.is_empty() { "healthy" } else { "problems" }.into(),
         error: None,
         problems,
         pure,
-        overall_tag: if pure {
-            "any".into()
-        } else {
-            verdict.best_tag.clone()
-        },
-        limited_by: verdict
-            .limits
-            .iter()
-            .map(|l| format!("{}: {}", l.policy, l.reason))
-            .collect(),
+        overall_tag: if pure { "any".into() } else { verdict.best_tag.clone() },
+        limited_by: verdict.limits.iter().map(|l| format!("{}: {}", l.policy, l.reason)).collect(),
         claimed_tags: name.platform.clone(),
         ucs2,
         versioned_symbols,
@@ -258,10 +198,7 @@ pub fn report(config: &Config, a: &Analysis) -> Report {
         record: RecordJson {
             missing,
             unlisted,
-            mismatched: mismatched
-                .into_iter()
-                .map(|(p, why)| format!("{p}: {why}"))
-                .collect(),
+            mismatched: mismatched.into_iter().map(|(p, why)| format!("{p}: {why}")).collect(),
         },
     }
 }
@@ -278,9 +215,7 @@ fn claimed_tag_problems(
     for tag in a.wheel.declared_tags() {
         let platform = tag.rsplit('-').next().unwrap_or(&tag).to_string();
         if !a.wheel.name.platform.contains(&platform) {
-            out.push(format!(
-                "WHEEL declares the tag {tag}, which the file name does not carry"
-            ));
+            out.push(format!("WHEEL declares the tag {tag}, which the file name does not carry"));
         }
         claimed.insert(platform);
     }
@@ -300,19 +235,12 @@ fn claimed_tag_problems(
             let mut why = abi_limits.to_vec();
             why.extend(p.failures(req));
             if let Some(best) = verdict.best.filter(|b| b.libc != p.libc) {
-                why.insert(
-                    0,
-                    format!("its ELF files are built for {}", best.libc.tag_prefix()),
-                );
+                why.insert(0, format!("its ELF files are built for {}", best.libc.tag_prefix()));
             }
             if why.is_empty() {
                 why.push(format!("the wheel earns only {}", verdict.best_tag));
             }
-            out.push(format!(
-                "claims {tag} but earns only {}: {}",
-                verdict.best_tag,
-                why.join("; ")
-            ));
+            out.push(format!("claims {tag} but earns only {}: {}", verdict.best_tag, why.join("; ")));
         }
     }
     out
@@ -334,28 +262,16 @@ fn python_abi_problems(a: &Analysis) -> (Vec<String>, bool, Vec<String>) {
             continue;
         };
         let py2 = !init.starts_with("PyInit_");
-        if let Some(sym) = info
-            .undefined
-            .iter()
-            .find(|s| PYFPE_SYMBOLS.contains(&s.as_str()))
-        {
+        if let Some(sym) = info.undefined.iter().find(|s| PYFPE_SYMBOLS.contains(&s.as_str())) {
             limits.push(format!("{file} references {sym}, which only old interpreters built with --with-fpectl have"));
         }
-        let ucs2_sym = info
-            .undefined
-            .iter()
-            .find(|s| s.starts_with("PyUnicodeUCS2_"))
-            .filter(|_| py2);
+        let ucs2_sym = info.undefined.iter().find(|s| s.starts_with("PyUnicodeUCS2_")).filter(|_| py2);
         if let Some(sym) = ucs2_sym {
             limits.push(format!("{file} references {sym} (the UCS2 unicode API)"));
         }
         if let Some(sym) = ucs2_sym {
             ucs2 = true;
-            if name
-                .abi
-                .iter()
-                .any(|t| t.starts_with("cp27") && t.ends_with('u'))
-            {
+            if name.abi.iter().any(|t| t.starts_with("cp27") && t.ends_with('u')) {
                 out.push(format!(
                     "{file} references {sym}: it was built against a narrow-unicode (UCS2) Python 2, \
                      but the wheel is tagged {} for wide-unicode (UCS4) interpreters, where importing it \
@@ -364,16 +280,8 @@ fn python_abi_problems(a: &Analysis) -> (Vec<String>, bool, Vec<String>) {
                 ));
             }
         }
-        if let Some(sym) = info
-            .undefined
-            .iter()
-            .find(|s| s.starts_with("PyUnicodeUCS4_"))
-        {
-            if name
-                .abi
-                .iter()
-                .any(|t| t.starts_with("cp27") && !t.ends_with('u'))
-            {
+        if let Some(sym) = info.undefined.iter().find(|s| s.starts_with("PyUnicodeUCS4_")) {
+            if name.abi.iter().any(|t| t.starts_with("cp27") && !t.ends_with('u')) {
                 out.push(format!(
                     "{file} references {sym}: it was built against a wide-unicode (UCS4) Python 2, \
                      but the wheel is tagged {} for narrow-unicode (UCS2) interpreters, where importing it \
@@ -405,9 +313,7 @@ const PYFPE_SYMBOLS: &[&str] = &["PyFPE_jbuf", "PyFPE_dummy", "PyFPE_counter"];
 fn cpython_suffix_version(file: &str) -> Option<&str> {
     let soabi = file.strip_suffix(".so")?.rsplit('.').next()?;
     let digits = soabi.strip_prefix("cpython-")?.split('-').next()?;
-    let end = digits
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(digits.len());
+    let end = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());
     (end >= 2).then(|| &digits[..end])
 }
 
@@ -421,18 +327,9 @@ mod tests {
 
     #[test]
     fn extension_suffix_versions() {
-        assert_eq!(
-            cpython_suffix_version("tlcore.cpython-311-x86_64-linux-gnu.so"),
-            Some("311")
-        );
-        assert_eq!(
-            cpython_suffix_version("x.cpython-313t-x86_64-linux-gnu.so"),
-            Some("313")
-        );
-        assert_eq!(
-            cpython_suffix_version("x.cpython-36m-x86_64-linux-gnu.so"),
-            Some("36")
-        );
+        assert_eq!(cpython_suffix_version("tlcore.cpython-311-x86_64-linux-gnu.so"), Some("311"));
+        assert_eq!(cpython_suffix_version("x.cpython-313t-x86_64-linux-gnu.so"), Some("313"));
+        assert_eq!(cpython_suffix_version("x.cpython-36m-x86_64-linux-gnu.so"), Some("36"));
         assert_eq!(cpython_suffix_version("x.abi3.so"), None);
         assert_eq!(cpython_suffix_version("libz.so.1"), None);
         assert_eq!(dotted("311"), "3.11");

@@ -130,11 +130,7 @@ impl Default for CompileCache {
             canonical_flags: true,
             // CPython <= 3.11 injects -fwrapv, 3.12+ -fno-strict-overflow (which implies
             // -fwrapv since GCC 8); 3.8-3.10 add -Wno-unused-result. None changes the ABI.
-            remove_flags: vec![
-                "-fwrapv".into(),
-                "-fno-strict-overflow".into(),
-                "-Wno-unused-result".into(),
-            ],
+            remove_flags: vec!["-fwrapv".into(), "-fno-strict-overflow".into(), "-Wno-unused-result".into()],
             add_flags: vec!["-fno-strict-overflow".into()],
             max_size: "5G".into(),
         }
@@ -191,9 +187,7 @@ pub struct FixWheel {
 
 impl Default for FixWheel {
     fn default() -> Self {
-        FixWheel {
-            move_to_libs: vec!["lib_*".into(), "db_plugins".into()],
-        }
+        FixWheel { move_to_libs: vec!["lib_*".into(), "db_plugins".into()] }
     }
 }
 
@@ -206,10 +200,7 @@ impl Default for Config {
             compile_cache: CompileCache::default(),
             docker: Docker::default(),
             fix_wheel: FixWheel::default(),
-            runtime_folders: vec![RuntimeFolder {
-                folder: "db_plugins".into(),
-                beside: "lib_db".into(),
-            }],
+            runtime_folders: vec![RuntimeFolder { folder: "db_plugins".into(), beside: "lib_db".into() }],
         }
     }
 }
@@ -220,18 +211,15 @@ impl Config {
         if !explicit && !path.exists() {
             return Ok(Config::default());
         }
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the config {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read the config {}", path.display()))?;
         toml::from_str(&text).with_context(|| format!("the config {} is not valid", path.display()))
     }
 }
 
 /// The repository root: the folder above this crate.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// Matches a name against a glob with `*` (any run of characters) and `?` (one character).
@@ -255,10 +243,7 @@ mod tests {
 
     #[test]
     fn globs() {
-        assert!(glob_match(
-            "lib_*",
-            "lib_tl.cpython-311-x86_64-linux-gnu.so"
-        ));
+        assert!(glob_match("lib_*", "lib_tl.cpython-311-x86_64-linux-gnu.so"));
         assert!(!glob_match("lib_*", "libz.so"));
         assert!(glob_match("cp3?-*", "cp39-cp39"));
         assert!(glob_match("db_plugins", "db_plugins"));
@@ -272,9 +257,6 @@ mod tests {
         )
         .unwrap();
         assert_eq!(parsed, Config::default());
-        assert!(
-            toml::from_str::<Config>("[fix_wheel]\nmove = []\n").is_err(),
-            "unknown keys are refused"
-        );
+        assert!(toml::from_str::<Config>("[fix_wheel]\nmove = []\n").is_err(), "unknown keys are refused");
     }
 }

@@ -37,21 +37,11 @@ pub fn is_elf(bytes: &[u8]) -> bool {
 /// from it: `dbcore.cpython-311-x86_64-linux-gnu.so` exports `PyInit_dbcore`). Malformed input
 /// is an error, never a panic.
 pub fn parse(bytes: &[u8], file_name: &str) -> Result<ElfInfo> {
-    let module = file_name
-        .rsplit('/')
-        .next()
-        .unwrap_or(file_name)
-        .split('.')
-        .next()
-        .unwrap_or("");
+    let module = file_name.rsplit('/').next().unwrap_or(file_name).split('.').next().unwrap_or("");
     let init_names = [format!("PyInit_{module}"), format!("init{module}")];
     let elf = Elf::parse(bytes).map_err(|e| anyhow!("not a readable ELF file: {e}"))?;
     let split = |v: &[&str]| -> Vec<String> {
-        v.iter()
-            .flat_map(|s| s.split(':'))
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect()
+        v.iter().flat_map(|s| s.split(':')).filter(|s| !s.is_empty()).map(str::to_string).collect()
     };
     let mut version_needs = Vec::new();
     if let Some(verneed) = &elf.verneed {

@@ -48,15 +48,10 @@ pub fn run(config: &Config, wheels: &[PathBuf], opts: &Options) -> Result<bool> 
     let mut plans = Vec::new();
     for path in wheels {
         let analysis = Analysis::of(path)?;
-        let plan =
-            plan(&analysis, config).with_context(|| format!("cannot repair {}", path.display()))?;
+        let plan = plan(&analysis, config).with_context(|| format!("cannot repair {}", path.display()))?;
         plans.push((path, analysis, plan));
     }
-    if let Some(dir) = opts
-        .out_dir
-        .as_ref()
-        .filter(|_| !(opts.dry_run || opts.check))
-    {
+    if let Some(dir) = opts.out_dir.as_ref().filter(|_| !(opts.dry_run || opts.check)) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let mut any = false;
@@ -73,15 +68,8 @@ pub fn run(config: &Config, wheels: &[PathBuf], opts: &Options) -> Result<bool> 
             }
             Plan::Move { libs_dir, renames } => {
                 any = true;
-                let verb = if opts.dry_run || opts.check {
-                    "would move"
-                } else {
-                    "moving"
-                };
-                eprintln!(
-                    "{name}: the old auditwheel layout: {verb} {} entries into {libs_dir}/",
-                    renames.len()
-                );
+                let verb = if opts.dry_run || opts.check { "would move" } else { "moving" };
+                eprintln!("{name}: the old auditwheel layout: {verb} {} entries into {libs_dir}/", renames.len());
                 if opts.dry_run {
                     print_plan(analysis, renames);
                 }
@@ -105,10 +93,7 @@ pub fn run(config: &Config, wheels: &[PathBuf], opts: &Options) -> Result<bool> 
 /// graph; moves only when that shows the defect, and only when the move makes it whole.
 pub fn plan(analysis: &Analysis, config: &Config) -> Result<Plan> {
     if !analysis.record.is_clean() {
-        bail!(
-            "RECORD does not match the wheel: {}",
-            analysis.record.lines().join("; ")
-        );
+        bail!("RECORD does not match the wheel: {}", analysis.record.lines().join("; "));
     }
     if let Some((entry, why)) = analysis.elf_errors.iter().next() {
         bail!("{entry}: {why}");
@@ -122,18 +107,9 @@ pub fn plan(analysis: &Analysis, config: &Config) -> Result<Plan> {
     let mut libs_dirs = BTreeSet::new();
     let mut package_dirs = BTreeSet::new();
     for need in graph.misplaced() {
-        if tree
-            .objects
-            .get(&need.object)
-            .is_some_and(|i| i.python_init.is_some())
-        {
+        if tree.objects.get(&need.object).is_some_and(|i| i.python_init.is_some()) {
             package_dirs.insert(parent(&need.object).to_string());
-            libs_dirs.extend(
-                need.searched
-                    .iter()
-                    .filter(|d| *d != parent(&need.object))
-                    .cloned(),
-            );
+            libs_dirs.extend(need.searched.iter().filter(|d| *d != parent(&need.object)).cloned());
         }
     }
     let problems = graph.problem_lines().join("; ");
@@ -146,12 +122,7 @@ pub fn plan(analysis: &Analysis, config: &Config) -> Result<Plan> {
             libs_dirs.iter().chain(&package_dirs).cloned().collect::<Vec<_>>().join(", ")
         );
     }
-    let renames = renames(
-        analysis,
-        package_dir,
-        libs_dir,
-        &config.fix_wheel.move_to_libs,
-    )?;
+    let renames = renames(analysis, package_dir, libs_dir, &config.fix_wheel.move_to_libs)?;
     if renames.is_empty() {
         bail!(
             "nothing in {package_dir}/ matches the config's move_to_libs ({}); {problems}",
@@ -163,15 +134,9 @@ pub fn plan(analysis: &Analysis, config: &Config) -> Result<Plan> {
         &config.runtime_folders,
     );
     if !after.is_whole() {
-        bail!(
-            "moving into {libs_dir}/ would not make the wheel whole: {}",
-            after.problem_lines().join("; ")
-        );
+        bail!("moving into {libs_dir}/ would not make the wheel whole: {}", after.problem_lines().join("; "));
     }
-    Ok(Plan::Move {
-        libs_dir: libs_dir.clone(),
-        renames,
-    })
+    Ok(Plan::Move { libs_dir: libs_dir.clone(), renames })
 }
 
 /// The entries to move: top-level names of the package folder matching a pattern, with
@@ -182,17 +147,8 @@ fn renames(
     libs_dir: &str,
     patterns: &[String],
 ) -> Result<BTreeMap<String, String>> {
-    let prefix = if package_dir.is_empty() {
-        String::new()
-    } else {
-        format!("{package_dir}/")
-    };
-    let existing: BTreeSet<&str> = analysis
-        .wheel
-        .entries
-        .iter()
-        .map(|e| e.name.as_str())
-        .collect();
+    let prefix = if package_dir.is_empty() { String::new() } else { format!("{package_dir}/") };
+    let existing: BTreeSet<&str> = analysis.wheel.entries.iter().map(|e| e.name.as_str()).collect();
     let mut out = BTreeMap::new();
     for entry in &analysis.wheel.entries {
         let Some(rest) = entry.name.strip_prefix(&prefix) else {
@@ -204,10 +160,7 @@ fn renames(
         }
         let new = format!("{libs_dir}/{rest}");
         if existing.contains(new.as_str()) {
-            bail!(
-                "cannot move {} to {new}: that entry exists already",
-                entry.name
-            );
+            bail!("cannot move {} to {new}: that entry exists already", entry.name);
         }
         out.insert(entry.name.clone(), new);
     }
@@ -222,11 +175,7 @@ fn print_plan(analysis: &Analysis, renames: &BTreeMap<String, String>) {
     for row in &analysis.wheel.record {
         if let Some(new) = renames.get(&row.path) {
             let size = row.size.map(|s| s.to_string()).unwrap_or_default();
-            println!(
-                "RECORD {},{},{size} -> {new}",
-                row.path,
-                row.hash.as_deref().unwrap_or("")
-            );
+            println!("RECORD {},{},{size} -> {new}", row.path, row.hash.as_deref().unwrap_or(""));
         }
     }
 }

@@ -6,12 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// Build, repair, check, test and deploy manylinux wheels of a C/C++-heavy Python package.
 #[derive(Debug, Parser)]
-#[command(
-    name = "xtask",
-    bin_name = "cargo xtask",
-    version,
-    propagate_version = true
-)]
+#[command(name = "xtask", bin_name = "cargo xtask", version, propagate_version = true)]
 pub struct Xtask {
     /// The project config (default: xtask/wheels.toml, or the embedded KLayout default when
     /// that file is absent).
@@ -66,12 +61,7 @@ pub struct Wheels {
     #[arg(long, value_name = "DIR")]
     pub project: Option<PathBuf>,
     /// Where finished wheels land.
-    #[arg(
-        short = 'o',
-        long = "out-dir",
-        value_name = "DIR",
-        default_value = "wheelhouse"
-    )]
+    #[arg(short = 'o', long = "out-dir", value_name = "DIR", default_value = "wheelhouse")]
     pub out_dir: PathBuf,
     /// Also write the summary as a JSON report to FILE.
     #[arg(long, value_name = "FILE")]

@@ -8,6 +8,7 @@ pub mod elf;
 pub mod fix_wheel;
 pub mod loader;
 pub mod policy;
+pub mod standin;
 pub mod tools;
 pub mod wheel;
 pub mod wheels;

@@ -64,16 +64,12 @@ pub struct Graph {
 impl Graph {
     /// The needs that are in the wheel but out of the loader's reach.
     pub fn misplaced(&self) -> impl Iterator<Item = &Need> {
-        self.needs
-            .iter()
-            .filter(|n| matches!(n.resolution, Resolution::Misplaced(_)))
+        self.needs.iter().filter(|n| matches!(n.resolution, Resolution::Misplaced(_)))
     }
 
     /// The system libraries the wheel needs, with the first object that needs each.
     pub fn system_needs(&self) -> impl Iterator<Item = &Need> {
-        self.needs
-            .iter()
-            .filter(|n| n.resolution == Resolution::System)
+        self.needs.iter().filter(|n| n.resolution == Resolution::System)
     }
 
     /// True when every in-wheel need is reachable and every runtime folder is in place.
@@ -86,14 +82,9 @@ impl Graph {
         let mut out: Vec<String> = self
             .misplaced()
             .map(|n| {
-                let Resolution::Misplaced(at) = &n.resolution else {
-                    unreachable!()
-                };
-                let searched = if n.searched.is_empty() {
-                    "nothing in the wheel".to_string()
-                } else {
-                    n.searched.join(", ")
-                };
+                let Resolution::Misplaced(at) = &n.resolution else { unreachable!() };
+                let searched =
+                    if n.searched.is_empty() { "nothing in the wheel".to_string() } else { n.searched.join(", ") };
                 format!(
                     "{} needs {}: not found through its search path ({searched}); it is at {}",
                     n.object,
@@ -121,9 +112,7 @@ pub fn base(path: &str) -> &str {
 /// lands inside the tree (`""` is site-packages itself), `None` when it points outside
 /// (absolute paths, `..` above site-packages, `$LIB`/`$PLATFORM` tokens).
 pub fn expand(entry: &str, origin: &str) -> Option<String> {
-    let rest = entry
-        .strip_prefix("$ORIGIN")
-        .or_else(|| entry.strip_prefix("${ORIGIN}"))?;
+    let rest = entry.strip_prefix("$ORIGIN").or_else(|| entry.strip_prefix("${ORIGIN}"))?;
     if !(rest.is_empty() || rest.starts_with('/')) {
         return None;
     }
@@ -166,24 +155,12 @@ pub fn resolve(tree: &Tree, runtime: &[RuntimeFolder]) -> Graph {
     let mut visited: BTreeSet<String> = BTreeSet::new();
 
     // Python loads extension modules; every other ELF file comes in through them.
-    let mut roots: Vec<(String, Vec<String>)> = tree
-        .objects
-        .iter()
-        .filter(|(_, i)| i.python_init.is_some())
-        .map(|(p, _)| (p.clone(), vec![]))
-        .collect();
+    let mut roots: Vec<(String, Vec<String>)> =
+        tree.objects.iter().filter(|(_, i)| i.python_init.is_some()).map(|(p, _)| (p.clone(), vec![])).collect();
     // Runtime folders: each plugin is dlopened by its library, whose closure is loaded first.
     for rule in runtime {
-        let owners: Vec<&String> = tree
-            .objects
-            .keys()
-            .filter(|p| is_library_named(base(p), &rule.beside))
-            .collect();
-        let folders: BTreeSet<String> = tree
-            .files
-            .iter()
-            .filter_map(|f| folder_named(f, &rule.folder))
-            .collect();
+        let owners: Vec<&String> = tree.objects.keys().filter(|p| is_library_named(base(p), &rule.beside)).collect();
+        let folders: BTreeSet<String> = tree.files.iter().filter_map(|f| folder_named(f, &rule.folder)).collect();
         for owner in &owners {
             let dir = join(parent(owner), &rule.folder);
             if folders.contains(&dir) {
@@ -234,8 +211,7 @@ pub fn resolve(tree: &Tree, runtime: &[RuntimeFolder]) -> Graph {
 
 /// `lib_db.cpython-311-x86_64-linux-gnu.so` is the library named `lib_db`; `lib_dbx.so` is not.
 fn is_library_named(file: &str, name: &str) -> bool {
-    file.strip_prefix(name)
-        .is_some_and(|rest| rest.starts_with('.'))
+    file.strip_prefix(name).is_some_and(|rest| rest.starts_with('.'))
 }
 
 /// The folder path of `file` if one of its ancestors is named `folder`: the nearest one.
@@ -310,12 +286,7 @@ fn load_from(
                 },
             };
             if recording {
-                out.push(Need {
-                    object: obj.clone(),
-                    name: name.clone(),
-                    resolution,
-                    searched,
-                });
+                out.push(Need { object: obj.clone(), name: name.clone(), resolution, searched });
             }
         }
     }
@@ -333,9 +304,9 @@ fn find(
     chain: &[String],
     name: &str,
 ) -> (Option<String>, Vec<String>) {
-    if let Some(p) = loaded.keys().find(|p| {
-        base(p) == name || tree.objects.get(*p).and_then(|i| i.soname.as_deref()) == Some(name)
-    }) {
+    if let Some(p) =
+        loaded.keys().find(|p| base(p) == name || tree.objects.get(*p).and_then(|i| i.soname.as_deref()) == Some(name))
+    {
         return (Some(p.clone()), vec![]);
     }
     if name.contains('/') {
@@ -394,19 +365,13 @@ mod tests {
     }
 
     fn plugins() -> Vec<RuntimeFolder> {
-        vec![RuntimeFolder {
-            folder: "db_plugins".into(),
-            beside: "lib_db".into(),
-        }]
+        vec![RuntimeFolder { folder: "db_plugins".into(), beside: "lib_db".into() }]
     }
 
     #[test]
     fn expands_origin() {
         assert_eq!(expand("$ORIGIN", "k").as_deref(), Some("k"));
-        assert_eq!(
-            expand("${ORIGIN}/../k.libs", "k").as_deref(),
-            Some("k.libs")
-        );
+        assert_eq!(expand("${ORIGIN}/../k.libs", "k").as_deref(), Some("k.libs"));
         assert_eq!(expand("$ORIGIN/..", "k/db_plugins").as_deref(), Some("k"));
         assert_eq!(expand("$ORIGIN/../..", "k"), None);
         assert_eq!(expand("/usr/lib", "k"), None);
@@ -417,63 +382,31 @@ mod tests {
     #[test]
     fn healthy_klayout_layout_resolves() {
         let t = tree(vec![
-            (
-                "k/tlcore.so",
-                obj(
-                    &["lib_tl.so", "libc.so.6"],
-                    &["$ORIGIN", "$ORIGIN/../k.libs"],
-                    &[],
-                    true,
-                ),
-            ),
-            (
-                "k/lib_tl.so",
-                obj(
-                    &["libcurl-ab12cd34.so.4"],
-                    &["$ORIGIN", "$ORIGIN/../k.libs"],
-                    &[],
-                    false,
-                ),
-            ),
+            ("k/tlcore.so", obj(&["lib_tl.so", "libc.so.6"], &["$ORIGIN", "$ORIGIN/../k.libs"], &[], true)),
+            ("k/lib_tl.so", obj(&["libcurl-ab12cd34.so.4"], &["$ORIGIN", "$ORIGIN/../k.libs"], &[], false)),
             ("k/lib_db.so", obj(&["lib_tl.so"], &["$ORIGIN"], &[], false)),
             ("k/dbcore.so", obj(&["lib_db.so"], &["$ORIGIN"], &[], true)),
-            (
-                "k/db_plugins/lib_gds2.so",
-                obj(&["lib_db.so"], &["$ORIGIN/.."], &[], false),
-            ),
+            ("k/db_plugins/lib_gds2.so", obj(&["lib_db.so"], &["$ORIGIN/.."], &[], false)),
             ("k.libs/libcurl-ab12cd34.so.4", obj(&[], &[], &[], false)),
         ]);
         let g = resolve(&t, &plugins());
         assert!(g.is_whole(), "{:?}", g.problem_lines());
-        assert_eq!(
-            g.system_needs()
-                .map(|n| n.name.as_str())
-                .collect::<Vec<_>>(),
-            ["libc.so.6"]
-        );
+        assert_eq!(g.system_needs().map(|n| n.name.as_str()).collect::<Vec<_>>(), ["libc.so.6"]);
         assert!(g.roots.contains(&"k/db_plugins/lib_gds2.so".to_string()));
     }
 
     #[test]
     fn old_auditwheel_layout_is_misplaced() {
         let t = tree(vec![
-            (
-                "k/tlcore.so",
-                obj(&["lib_tl.so"], &["$ORIGIN/.libs"], &[], true),
-            ),
-            (
-                "k/lib_tl.so",
-                obj(&["libz-1234.so.1"], &["$ORIGIN"], &[], false),
-            ),
+            ("k/tlcore.so", obj(&["lib_tl.so"], &["$ORIGIN/.libs"], &[], true)),
+            ("k/lib_tl.so", obj(&["libz-1234.so.1"], &["$ORIGIN"], &[], false)),
             ("k/.libs/libz-1234.so.1", obj(&[], &[], &[], false)),
         ]);
         let g = resolve(&t, &plugins());
         assert!(!g.is_whole());
         let lines = g.problem_lines();
         assert!(
-            lines
-                .iter()
-                .any(|l| l.contains("k/tlcore.so needs lib_tl.so") && l.contains("(k/.libs)")),
+            lines.iter().any(|l| l.contains("k/tlcore.so needs lib_tl.so") && l.contains("(k/.libs)")),
             "{lines:?}"
         );
     }
@@ -482,19 +415,13 @@ mod tests {
     fn rpath_is_inherited_but_runpath_is_not() {
         // tlcore's RPATH reaches k.libs for lib_tl's needs; with RUNPATH it would not.
         let with_rpath = tree(vec![
-            (
-                "k/tlcore.so",
-                obj(&["lib_tl.so"], &["$ORIGIN", "$ORIGIN/../k.libs"], &[], true),
-            ),
+            ("k/tlcore.so", obj(&["lib_tl.so"], &["$ORIGIN", "$ORIGIN/../k.libs"], &[], true)),
             ("k/lib_tl.so", obj(&["libx.so"], &[], &[], false)),
             ("k.libs/libx.so", obj(&[], &[], &[], false)),
         ]);
         assert!(resolve(&with_rpath, &[]).is_whole());
         let with_runpath = tree(vec![
-            (
-                "k/tlcore.so",
-                obj(&["lib_tl.so"], &[], &["$ORIGIN", "$ORIGIN/../k.libs"], true),
-            ),
+            ("k/tlcore.so", obj(&["lib_tl.so"], &[], &["$ORIGIN", "$ORIGIN/../k.libs"], true)),
             ("k/lib_tl.so", obj(&["libx.so"], &[], &[], false)),
             ("k.libs/libx.so", obj(&[], &[], &[], false)),
         ]);
@@ -505,34 +432,18 @@ mod tests {
     #[test]
     fn runtime_folder_must_sit_beside_its_library() {
         let t = tree(vec![
-            (
-                "k/dbcore.so",
-                obj(&["lib_db.so"], &["$ORIGIN/.libs"], &[], true),
-            ),
+            ("k/dbcore.so", obj(&["lib_db.so"], &["$ORIGIN/.libs"], &[], true)),
             ("k/.libs/lib_db.so", obj(&[], &["$ORIGIN"], &[], false)),
-            (
-                "k/db_plugins/lib_gds2.so",
-                obj(&["lib_db.so"], &["$ORIGIN/.."], &[], false),
-            ),
+            ("k/db_plugins/lib_gds2.so", obj(&["lib_db.so"], &["$ORIGIN/.."], &[], false)),
         ]);
         let g = resolve(&t, &plugins());
         assert_eq!(g.folder_problems.len(), 1, "{g:?}");
-        assert!(
-            g.folder_problems[0].contains("k/db_plugins/"),
-            "{:?}",
-            g.folder_problems
-        );
+        assert!(g.folder_problems[0].contains("k/db_plugins/"), "{:?}", g.folder_problems);
     }
 
     #[test]
     fn outside_paths_are_listed() {
-        let t = tree(vec![(
-            "k/x.so",
-            obj(&[], &["/opt/python/lib", "$ORIGIN"], &[], true),
-        )]);
-        assert_eq!(
-            resolve(&t, &[]).outside,
-            vec![("k/x.so".to_string(), "/opt/python/lib".to_string())]
-        );
+        let t = tree(vec![("k/x.so", obj(&[], &["/opt/python/lib", "$ORIGIN"], &[], true))]);
+        assert_eq!(resolve(&t, &[]).outside, vec![("k/x.so".to_string(), "/opt/python/lib".to_string())]);
     }
 }

@@ -24,9 +24,7 @@ fn main() -> ExitCode {
 
 fn run(flags: flags::Xtask) -> anyhow::Result<ExitCode> {
     let explicit = flags.config.is_some();
-    let config_path = flags
-        .config
-        .unwrap_or_else(|| repo_root().join(CONFIG_PATH));
+    let config_path = flags.config.unwrap_or_else(|| repo_root().join(CONFIG_PATH));
     let config = Config::load(&config_path, explicit)?;
     match flags.command {
         flags::Command::Wheels(w) => {
@@ -47,20 +45,10 @@ fn run(flags: flags::Xtask) -> anyhow::Result<ExitCode> {
             Ok(if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         flags::Command::FixWheel(f) => {
-            let opts = fix_wheel::Options {
-                dry_run: f.dry_run,
-                check: f.check,
-                out_dir: f.out_dir,
-            };
+            let opts = fix_wheel::Options { dry_run: f.dry_run, check: f.check, out_dir: f.out_dir };
             let fixed = fix_wheel::run(&config, &f.wheels, &opts)?;
-            Ok(if fixed && opts.check {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS
-            })
+            Ok(if fixed && opts.check { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
-        flags::Command::CheckWheel(c) => Ok(ExitCode::from(check_wheel::run(
-            &config, &c.wheels, c.json,
-        )?)),
+        flags::Command::CheckWheel(c) => Ok(ExitCode::from(check_wheel::run(&config, &c.wheels, c.json)?)),
     }
 }

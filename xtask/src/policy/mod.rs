@@ -59,12 +59,8 @@ const LINUX: &str = "linux";
 
 /// Architectures that auditwheel maps onto another one's policies: x86-64 microarchitecture
 /// levels (the ISA check is separate) and Android's name for aarch64.
-const ARCH_BASELINES: &[(&str, &str)] = &[
-    ("x86_64_v2", "x86_64"),
-    ("x86_64_v3", "x86_64"),
-    ("x86_64_v4", "x86_64"),
-    ("arm64_v8a", "aarch64"),
-];
+const ARCH_BASELINES: &[(&str, &str)] =
+    &[("x86_64_v2", "x86_64"), ("x86_64_v3", "x86_64"), ("x86_64_v4", "x86_64"), ("arm64_v8a", "aarch64")];
 
 /// The C library a policy (and a wheel) is built against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -115,23 +111,15 @@ impl Policy {
     }
 
     /// The namespaces and versions allowed on `arch`, or None when the policy has no such arch.
-    pub fn namespaces(
-        &self,
-        arch: &str,
-    ) -> Option<&'static [(&'static str, &'static [&'static str])]> {
+    pub fn namespaces(&self, arch: &str) -> Option<&'static [(&'static str, &'static [&'static str])]> {
         let arch = baseline_arch(arch);
-        self.symbol_versions
-            .iter()
-            .find(|a| a.arch == arch)
-            .map(|a| a.namespaces)
+        self.symbol_versions.iter().find(|a| a.arch == arch).map(|a| a.namespaces)
     }
 
     /// Whether a wheel may leave `soname` to the system, on any arch. musl's libc counts under
     /// each arch's own soname (`libc.musl-x86_64.so.1`), as auditwheel rewrites it.
     pub fn allows_library(&self, soname: &str) -> bool {
-        self.whitelists(soname, |musl| {
-            MUSL_LIBC_SONAMES.iter().any(|(_, s)| *s == musl)
-        })
+        self.whitelists(soname, |musl| MUSL_LIBC_SONAMES.iter().any(|(_, s)| *s == musl))
     }
 
     /// Like [`Policy::allows_library`], with musl's libc soname taken for `arch` only.
@@ -222,10 +210,7 @@ impl Policy {
                 Some(max) if version_key(version).is_some_and(|v| Some(v) > version_key(max)) => {
                     format!("{} allows up to {namespace}_{max}", self.name)
                 }
-                Some(_) => format!(
-                    "{version_name} is not among {}'s {namespace} versions",
-                    self.name
-                ),
+                Some(_) => format!("{version_name} is not among {}'s {namespace} versions", self.name),
             };
             out.push(format!("{file} needs {version_name} ({why})"));
         }
@@ -239,12 +224,7 @@ impl Policy {
             .iter()
             .filter(|(soname, file)| seen.insert((soname.as_str(), file.as_str())))
             .filter(|(soname, _)| !self.allows_library_on(arch, soname))
-            .map(|(soname, file)| {
-                format!(
-                    "{file} needs {soname}: not in the wheel and not allowed by {}",
-                    self.name
-                )
-            })
+            .map(|(soname, file)| format!("{file} needs {soname}: not in the wheel and not allowed by {}", self.name))
             .collect()
     }
 
@@ -252,10 +232,7 @@ impl Policy {
     fn blacklist_failures(&self, req: &Requirements) -> Vec<String> {
         let mut undefined: HashMap<&str, HashSet<&str>> = HashMap::new();
         for (symbol, file) in &req.undefined_symbols {
-            undefined
-                .entry(file.as_str())
-                .or_default()
-                .insert(symbol.as_str());
+            undefined.entry(file.as_str()).or_default().insert(symbol.as_str());
         }
         let mut seen = HashSet::new();
         let mut out = Vec::new();
@@ -269,15 +246,9 @@ impl Policy {
             let imported = undefined.get(file.as_str());
             for symbol in symbols.iter() {
                 if *symbol == "*" {
-                    out.push(format!(
-                        "{file} needs {lib}, which {} blacklists entirely",
-                        self.name
-                    ));
+                    out.push(format!("{file} needs {lib}, which {} blacklists entirely", self.name));
                 } else if imported.is_some_and(|set| set.contains(symbol)) {
-                    out.push(format!(
-                        "{file} uses {symbol} from {lib}, blacklisted by {}",
-                        self.name
-                    ));
+                    out.push(format!("{file} uses {symbol} from {lib}, blacklisted by {}", self.name));
                 }
             }
         }
@@ -331,9 +302,7 @@ pub fn all() -> &'static [Policy] {
 
 /// The policy named `name` or having it as an alias ("manylinux2014").
 pub fn by_name(name: &str) -> Option<&'static Policy> {
-    all()
-        .iter()
-        .find(|p| p.name == name || p.aliases.contains(&name))
+    all().iter().find(|p| p.name == name || p.aliases.contains(&name))
 }
 
 /// The policy of a platform tag ("manylinux2014_x86_64", "manylinux_2_17_x86_64",
@@ -349,10 +318,10 @@ pub fn by_tag(tag: &str) -> Option<&'static Policy> {
 /// "linux_x86_64" -> ("linux", "x86_64"). None for tags of other platforms.
 pub fn split_platform_tag(tag: &str) -> Option<(&str, &str)> {
     let is_number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    let name_len = if let Some(rest) = [Libc::Glibc, Libc::Musl].iter().find_map(|libc| {
-        tag.strip_prefix(libc.tag_prefix())
-            .and_then(|r| r.strip_prefix('_'))
-    }) {
+    let name_len = if let Some(rest) = [Libc::Glibc, Libc::Musl]
+        .iter()
+        .find_map(|libc| tag.strip_prefix(libc.tag_prefix()).and_then(|r| r.strip_prefix('_')))
+    {
         // PEP 600 / 656: <family>_<major>_<minor>_<arch>.
         let mut parts = rest.splitn(3, '_');
         let (major, minor) = (parts.next()?, parts.next()?);
@@ -378,10 +347,7 @@ pub fn split_platform_tag(tag: &str) -> Option<(&str, &str)> {
 
 /// The policies of `libc` that exist for `arch`, most compatible first.
 pub fn policies_for(libc: Libc, arch: &str) -> Vec<&'static Policy> {
-    let mut out: Vec<_> = all()
-        .iter()
-        .filter(|p| p.libc == libc && p.supports_arch(arch))
-        .collect();
+    let mut out: Vec<_> = all().iter().filter(|p| p.libc == libc && p.supports_arch(arch)).collect();
     out.sort_by_key(|p| std::cmp::Reverse(p.priority));
     out
 }
@@ -405,20 +371,13 @@ pub fn linux_tag(arch: &str) -> String {
 pub fn detect_libc(file_name: &str, interpreter: Option<&str>, needed: &[String]) -> Option<Libc> {
     if let Some(interp) = interpreter {
         let base = interp.rsplit('/').next().unwrap_or(interp);
-        return Some(if base.starts_with("ld-musl-") {
-            Libc::Musl
-        } else {
-            Libc::Glibc
-        });
+        return Some(if base.starts_with("ld-musl-") { Libc::Musl } else { Libc::Glibc });
     }
     for soname in needed {
         if soname.starts_with("libc.musl-") || soname.starts_with("ld-musl-") {
             return Some(Libc::Musl);
         }
-        if soname == "libc.so.6"
-            || soname.starts_with("ld-linux-")
-            || soname.starts_with("ld64.so.")
-        {
+        if soname == "libc.so.6" || soname.starts_with("ld-linux-") || soname.starts_with("ld64.so.") {
             return Some(Libc::Glibc);
         }
     }
@@ -431,15 +390,8 @@ pub fn detect_libc(file_name: &str, interpreter: Option<&str>, needed: &[String]
         let stem = base.strip_suffix(".so").unwrap_or(base);
         let mut soabi = stem.rsplit('.').next().unwrap_or(stem).split('-');
         let is_cpython = soabi.next() == Some("cpython");
-        let minor = soabi
-            .next()
-            .and_then(|v| v.strip_prefix('3'))
-            .and_then(|m| m.get(..2));
-        if is_cpython
-            && minor
-                .and_then(|m| m.parse::<u32>().ok())
-                .is_some_and(|m| m >= 11)
-        {
+        let minor = soabi.next().and_then(|v| v.strip_prefix('3')).and_then(|m| m.get(..2));
+        if is_cpython && minor.and_then(|m| m.parse::<u32>().ok()).is_some_and(|m| m >= 11) {
             return Some(Libc::Glibc);
         }
     }
@@ -464,10 +416,7 @@ pub fn evaluate(req: &Requirements) -> Verdict {
 
     // Per check, the most compatible policy passing it; then the least compatible of those.
     let checks: [fn(&Policy, &str, &Requirements) -> bool; 3] = [
-        |p, _, r| {
-            p.namespaces(&r.arch)
-                .is_some_and(|ns| p.symbol_failures(ns, r).is_empty())
-        },
+        |p, _, r| p.namespaces(&r.arch).is_some_and(|ns| p.symbol_failures(ns, r).is_empty()),
         |p, a, r| p.library_failures(a, r).is_empty(),
         |p, _, r| p.blacklist_failures(r).is_empty(),
     ];
@@ -492,10 +441,8 @@ pub fn evaluate(req: &Requirements) -> Verdict {
         limits.extend(reasons.into_iter().map(|reason| (*policy, reason)));
     }
     for policy in unreachable.iter().filter(|p| p.priority > best_priority) {
-        let reason = format!(
-            "musl has no symbol versions, so auditwheel grants {} only on a host with that musl",
-            policy.name
-        );
+        let reason =
+            format!("musl has no symbol versions, so auditwheel grants {} only on a host with that musl", policy.name);
         limits.push((*policy, reason));
     }
     // Nearest to `best` first: that is the policy a fix would earn next.
@@ -504,22 +451,13 @@ pub fn evaluate(req: &Requirements) -> Verdict {
     Verdict {
         best,
         best_tag: best.map_or_else(|| linux_tag(arch), |p| p.tag(arch)),
-        limits: limits
-            .into_iter()
-            .map(|(policy, reason)| Limit {
-                policy: policy.name,
-                reason,
-            })
-            .collect(),
+        limits: limits.into_iter().map(|(policy, reason)| Limit { policy: policy.name, reason }).collect(),
     }
 }
 
 /// The arch whose policies apply to `arch` (x86_64_v3 -> x86_64).
 fn baseline_arch(arch: &str) -> &str {
-    ARCH_BASELINES
-        .iter()
-        .find(|(a, _)| *a == arch)
-        .map_or(arch, |(_, base)| base)
+    ARCH_BASELINES.iter().find(|(a, _)| *a == arch).map_or(arch, |(_, base)| base)
 }
 
 /// Whether `soname` is the dynamic loader, which auditwheel never treats as a library.
@@ -540,12 +478,7 @@ fn version_key(version: &str) -> Option<Vec<u64>> {
 
 /// The highest numeric version of a set, for "allows up to" messages.
 fn highest_version(versions: &[&'static str]) -> Option<&'static str> {
-    versions
-        .iter()
-        .copied()
-        .filter_map(|v| Some((version_key(v)?, v)))
-        .max()
-        .map(|(_, v)| v)
+    versions.iter().copied().filter_map(|v| Some((version_key(v)?, v))).max().map(|(_, v)| v)
 }
 
 #[cfg(test)]
@@ -561,22 +494,14 @@ mod tests {
         Requirements {
             arch: "x86_64".into(),
             libc: Some(Libc::Glibc),
-            symbol_versions: versions
-                .iter()
-                .map(|v| ("libc.so.6".into(), v.to_string(), EXT.into()))
-                .collect(),
+            symbol_versions: versions.iter().map(|v| ("libc.so.6".into(), v.to_string(), EXT.into())).collect(),
             external_libs: libs.iter().map(|l| (l.to_string(), EXT.into())).collect(),
             undefined_symbols: Vec::new(),
         }
     }
 
     fn reasons(verdict: &Verdict, policy: &str) -> Vec<String> {
-        verdict
-            .limits
-            .iter()
-            .filter(|l| l.policy == policy)
-            .map(|l| l.reason.clone())
-            .collect()
+        verdict.limits.iter().filter(|l| l.policy == policy).map(|l| l.reason.clone()).collect()
     }
 
     #[test]
@@ -587,18 +512,10 @@ mod tests {
         assert_eq!(verdict.best_tag, "manylinux_2_17_x86_64");
         assert_eq!(
             reasons(&verdict, "manylinux_2_12"),
-            [format!(
-                "{EXT} needs GLIBC_2.17 (manylinux_2_12 allows up to GLIBC_2.12)"
-            )]
+            [format!("{EXT} needs GLIBC_2.17 (manylinux_2_12 allows up to GLIBC_2.12)")]
         );
-        assert_eq!(
-            verdict.limits.first().map(|l| l.policy),
-            Some("manylinux_2_12")
-        );
-        assert!(verdict
-            .limits
-            .iter()
-            .all(|l| l.policy == "manylinux_2_12" || l.policy == "manylinux_2_5"));
+        assert_eq!(verdict.limits.first().map(|l| l.policy), Some("manylinux_2_12"));
+        assert!(verdict.limits.iter().all(|l| l.policy == "manylinux_2_12" || l.policy == "manylinux_2_5"));
     }
 
     #[test]
@@ -606,21 +523,14 @@ mod tests {
         let req = glibc_req(&["GLIBC_2.17", "GLIBC_2.28"], &["libc.so.6", "libz.so.1"]);
         let verdict = evaluate(&req);
         assert_eq!(verdict.best_tag, "manylinux_2_28_x86_64");
-        assert_eq!(
-            verdict.limits.first().map(|l| l.policy),
-            Some("manylinux_2_27")
-        );
+        assert_eq!(verdict.limits.first().map(|l| l.policy), Some("manylinux_2_27"));
         assert_eq!(
             reasons(&verdict, "manylinux_2_27"),
-            [format!(
-                "{EXT} needs GLIBC_2.28 (manylinux_2_27 allows up to GLIBC_2.27)"
-            )]
+            [format!("{EXT} needs GLIBC_2.28 (manylinux_2_27 allows up to GLIBC_2.27)")]
         );
         assert_eq!(
             reasons(&verdict, "manylinux_2_17"),
-            [format!(
-                "{EXT} needs GLIBC_2.28 (manylinux_2_17 allows up to GLIBC_2.17)"
-            )]
+            [format!("{EXT} needs GLIBC_2.28 (manylinux_2_17 allows up to GLIBC_2.17)")]
         );
     }
 
@@ -630,39 +540,26 @@ mod tests {
         let verdict = evaluate(&req);
         assert!(verdict.best.is_none());
         assert_eq!(verdict.best_tag, "linux_x86_64");
-        assert_eq!(
-            verdict.limits.first().map(|l| l.policy),
-            Some("manylinux_2_41")
-        );
+        assert_eq!(verdict.limits.first().map(|l| l.policy), Some("manylinux_2_41"));
         assert_eq!(
             reasons(&verdict, "manylinux_2_28"),
-            [format!(
-                "{EXT} needs libcurl.so.4: not in the wheel and not allowed by manylinux_2_28"
-            )]
+            [format!("{EXT} needs libcurl.so.4: not in the wheel and not allowed by manylinux_2_28")]
         );
     }
 
     #[test]
     fn libexpat_is_allowed_from_manylinux2010() {
-        let (m1, m2010) = (
-            by_name("manylinux1").unwrap(),
-            by_name("manylinux2010").unwrap(),
-        );
+        let (m1, m2010) = (by_name("manylinux1").unwrap(), by_name("manylinux2010").unwrap());
         assert!(!m1.allows_library("libexpat.so.1"));
         assert!(m2010.allows_library("libexpat.so.1"));
         let verdict = evaluate(&glibc_req(&["GLIBC_2.5"], &["libexpat.so.1"]));
         assert_eq!(verdict.best_tag, "manylinux_2_12_x86_64");
         assert_eq!(
             reasons(&verdict, "manylinux_2_5"),
-            [format!(
-                "{EXT} needs libexpat.so.1: not in the wheel and not allowed by manylinux_2_5"
-            )]
+            [format!("{EXT} needs libexpat.so.1: not in the wheel and not allowed by manylinux_2_5")]
         );
         // libmvec only from manylinux_2_24 on.
-        assert_eq!(
-            evaluate(&glibc_req(&[], &["libmvec.so.1"])).best_tag,
-            "manylinux_2_24_x86_64"
-        );
+        assert_eq!(evaluate(&glibc_req(&[], &["libmvec.so.1"])).best_tag, "manylinux_2_24_x86_64");
     }
 
     #[test]
@@ -670,23 +567,16 @@ mod tests {
         let m1 = by_name("manylinux1").unwrap();
         assert!(m1.blacklisted("libz.so.1", "longest_match"));
         assert!(!m1.blacklisted("libz.so.1", "inflate"));
-        assert!(!by_name("manylinux_2_41")
-            .unwrap()
-            .blacklisted("libz.so.1", "longest_match"));
+        assert!(!by_name("manylinux_2_41").unwrap().blacklisted("libz.so.1", "longest_match"));
 
         // longest_match is blacklisted up to manylinux_2_35 only.
         let mut req = glibc_req(&["GLIBC_2.17"], &["libz.so.1"]);
-        req.undefined_symbols = vec![
-            ("inflate".into(), EXT.into()),
-            ("longest_match".into(), EXT.into()),
-        ];
+        req.undefined_symbols = vec![("inflate".into(), EXT.into()), ("longest_match".into(), EXT.into())];
         let verdict = evaluate(&req);
         assert_eq!(verdict.best_tag, "manylinux_2_36_x86_64");
         assert_eq!(
             reasons(&verdict, "manylinux_2_35"),
-            [format!(
-                "{EXT} uses longest_match from libz.so.1, blacklisted by manylinux_2_35"
-            )]
+            [format!("{EXT} uses longest_match from libz.so.1, blacklisted by manylinux_2_35")]
         );
 
         // z_errmsg is blacklisted by every policy.
@@ -707,90 +597,46 @@ mod tests {
         assert!(!m1.allows_version_name("x86_64", "LIBATOMIC_1.0"));
         assert!(m1.allows_version_name("x86_64", "FOO_1.0"));
         assert!(!m1.allows_version_name("aarch64", "FOO_1.0"));
-        assert!(by_name("manylinux2014")
-            .unwrap()
-            .allows_version_name("x86_64", "CXXABI_TM_1"));
+        assert!(by_name("manylinux2014").unwrap().allows_version_name("x86_64", "CXXABI_TM_1"));
 
         let mut req = glibc_req(&["GLIBC_2.5"], &[]);
         // A library inside the wheel with its own namespace, and the loader: both ignored.
-        req.symbol_versions
-            .push(("libfoo.so.1".into(), "FOO_1.0".into(), EXT.into()));
-        req.symbol_versions.push((
-            "ld-linux-x86-64.so.2".into(),
-            "GLIBC_2.35".into(),
-            EXT.into(),
-        ));
+        req.symbol_versions.push(("libfoo.so.1".into(), "FOO_1.0".into(), EXT.into()));
+        req.symbol_versions.push(("ld-linux-x86-64.so.2".into(), "GLIBC_2.35".into(), EXT.into()));
         assert_eq!(evaluate(&req).best_tag, "manylinux_2_5_x86_64");
         // A listed namespace counts whichever library it comes from (ZLIB_1.2.9 is in
         // manylinux_2_27 on).
-        req.symbol_versions.push((
-            "libz-0123abcd.so.1.3".into(),
-            "ZLIB_1.2.9".into(),
-            EXT.into(),
-        ));
+        req.symbol_versions.push(("libz-0123abcd.so.1.3".into(), "ZLIB_1.2.9".into(), EXT.into()));
         assert_eq!(evaluate(&req).best_tag, "manylinux_2_27_x86_64");
-        req.symbol_versions
-            .push(("libc.so.6".into(), "GLIBC_PRIVATE".into(), EXT.into()));
+        req.symbol_versions.push(("libc.so.6".into(), "GLIBC_PRIVATE".into(), EXT.into()));
         let verdict = evaluate(&req);
         assert_eq!(verdict.best_tag, "linux_x86_64");
-        assert!(reasons(&verdict, "manylinux_2_41")
-            .contains(&format!("{EXT} needs GLIBC_PRIVATE (GLIBC_PRIVATE is not among manylinux_2_41's GLIBC versions)")));
+        assert!(reasons(&verdict, "manylinux_2_41").contains(&format!(
+            "{EXT} needs GLIBC_PRIVATE (GLIBC_PRIVATE is not among manylinux_2_41's GLIBC versions)"
+        )));
     }
 
     #[test]
     fn by_tag_resolves_aliases_and_arches() {
-        assert_eq!(
-            by_tag("manylinux2014_x86_64").map(|p| p.name),
-            Some("manylinux_2_17")
-        );
-        assert_eq!(
-            by_tag("manylinux_2_17_x86_64").map(|p| p.name),
-            Some("manylinux_2_17")
-        );
-        assert_eq!(
-            by_tag("manylinux1_i686").map(|p| p.name),
-            Some("manylinux_2_5")
-        );
+        assert_eq!(by_tag("manylinux2014_x86_64").map(|p| p.name), Some("manylinux_2_17"));
+        assert_eq!(by_tag("manylinux_2_17_x86_64").map(|p| p.name), Some("manylinux_2_17"));
+        assert_eq!(by_tag("manylinux1_i686").map(|p| p.name), Some("manylinux_2_5"));
         assert_eq!(by_tag("manylinux2010_x86_64").map(|p| p.priority), Some(90));
-        assert_eq!(
-            by_tag("musllinux_1_2_x86_64").map(|p| p.libc),
-            Some(Libc::Musl)
-        );
-        assert_eq!(
-            by_tag("manylinux_2_36_loongarch64").map(|p| p.name),
-            Some("manylinux_2_36")
-        );
+        assert_eq!(by_tag("musllinux_1_2_x86_64").map(|p| p.libc), Some(Libc::Musl));
+        assert_eq!(by_tag("manylinux_2_36_loongarch64").map(|p| p.name), Some("manylinux_2_36"));
         assert!(by_tag("manylinux1_aarch64").is_none());
         assert!(by_tag("linux_x86_64").is_none());
         assert!(by_tag("manylinux_2_99_x86_64").is_none());
-        assert_eq!(
-            by_name("manylinux_2_28").unwrap().tag("x86_64"),
-            "manylinux_2_28_x86_64"
-        );
+        assert_eq!(by_name("manylinux_2_28").unwrap().tag("x86_64"), "manylinux_2_28_x86_64");
     }
 
     #[test]
     fn split_platform_tag_keeps_underscored_arches() {
-        assert_eq!(
-            split_platform_tag("musllinux_1_2_aarch64"),
-            Some(("musllinux_1_2", "aarch64"))
-        );
-        assert_eq!(
-            split_platform_tag("linux_x86_64"),
-            Some(("linux", "x86_64"))
-        );
-        assert_eq!(
-            split_platform_tag("manylinux_2_28_x86_64"),
-            Some(("manylinux_2_28", "x86_64"))
-        );
-        assert_eq!(
-            split_platform_tag("manylinux2014_ppc64le"),
-            Some(("manylinux2014", "ppc64le"))
-        );
-        assert_eq!(
-            split_platform_tag("manylinux1_i686"),
-            Some(("manylinux1", "i686"))
-        );
+        assert_eq!(split_platform_tag("musllinux_1_2_aarch64"), Some(("musllinux_1_2", "aarch64")));
+        assert_eq!(split_platform_tag("linux_x86_64"), Some(("linux", "x86_64")));
+        assert_eq!(split_platform_tag("manylinux_2_28_x86_64"), Some(("manylinux_2_28", "x86_64")));
+        assert_eq!(split_platform_tag("manylinux2014_ppc64le"), Some(("manylinux2014", "ppc64le")));
+        assert_eq!(split_platform_tag("manylinux1_i686"), Some(("manylinux1", "i686")));
         assert_eq!(split_platform_tag("manylinux_2_x86_64"), None);
         assert_eq!(split_platform_tag("manylinux_2_17"), None);
         assert_eq!(split_platform_tag("macosx_11_0_arm64"), None);
@@ -803,29 +649,19 @@ mod tests {
             arch: "x86_64".into(),
             libc: Some(Libc::Musl),
             symbol_versions: Vec::new(),
-            external_libs: vec![
-                ("libc.musl-x86_64.so.1".into(), EXT.into()),
-                ("libz.so.1".into(), EXT.into()),
-            ],
+            external_libs: vec![("libc.musl-x86_64.so.1".into(), EXT.into()), ("libz.so.1".into(), EXT.into())],
             undefined_symbols: vec![("inflate".into(), EXT.into())],
         };
         let verdict = evaluate(&req);
         assert_eq!(verdict.best_tag, "musllinux_1_2_x86_64");
-        assert_eq!(
-            verdict.limits.iter().map(|l| l.policy).collect::<Vec<_>>(),
-            ["musllinux_1_1"]
-        );
+        assert_eq!(verdict.limits.iter().map(|l| l.policy).collect::<Vec<_>>(), ["musllinux_1_1"]);
 
         // musl's whitelist is libc and libz only; and libc under another arch's name is not it.
         let mut cxx = req.clone();
-        cxx.external_libs
-            .push(("libstdc++.so.6".into(), EXT.into()));
+        cxx.external_libs.push(("libstdc++.so.6".into(), EXT.into()));
         let verdict = evaluate(&cxx);
         assert_eq!(verdict.best_tag, "linux_x86_64");
-        assert_eq!(
-            verdict.limits.first().map(|l| l.policy),
-            Some("musllinux_1_2")
-        );
+        assert_eq!(verdict.limits.first().map(|l| l.policy), Some("musllinux_1_2"));
         let musl = by_name("musllinux_1_2").unwrap();
         assert!(musl.allows_library("libc.musl-aarch64.so.1"));
         assert!(!musl.allows_library_on("x86_64", "libc.musl-aarch64.so.1"));
@@ -835,35 +671,14 @@ mod tests {
     #[test]
     fn libc_detection_follows_lddtree() {
         let needed = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
-        assert_eq!(
-            detect_libc("a", Some("/lib/ld-musl-x86_64.so.1"), &[]),
-            Some(Libc::Musl)
-        );
-        assert_eq!(
-            detect_libc("a", Some("/lib64/ld-linux-x86-64.so.2"), &[]),
-            Some(Libc::Glibc)
-        );
-        assert_eq!(
-            detect_libc("a.so", None, &needed(&["libc.musl-x86_64.so.1"])),
-            Some(Libc::Musl)
-        );
-        assert_eq!(
-            detect_libc("a.so", None, &needed(&["libm.so.6", "libc.so.6"])),
-            Some(Libc::Glibc)
-        );
+        assert_eq!(detect_libc("a", Some("/lib/ld-musl-x86_64.so.1"), &[]), Some(Libc::Musl));
+        assert_eq!(detect_libc("a", Some("/lib64/ld-linux-x86-64.so.2"), &[]), Some(Libc::Glibc));
+        assert_eq!(detect_libc("a.so", None, &needed(&["libc.musl-x86_64.so.1"])), Some(Libc::Musl));
+        assert_eq!(detect_libc("a.so", None, &needed(&["libm.so.6", "libc.so.6"])), Some(Libc::Glibc));
         assert_eq!(detect_libc("a.so", None, &needed(&["libc.so"])), None);
-        assert_eq!(
-            detect_libc("m.cpython-312-x86_64-linux-musl.so", None, &[]),
-            Some(Libc::Musl)
-        );
-        assert_eq!(
-            detect_libc("m.cpython-311-x86_64-linux-gnu.so", None, &[]),
-            Some(Libc::Glibc)
-        );
-        assert_eq!(
-            detect_libc("m.cpython-310-x86_64-linux-gnu.so", None, &[]),
-            None
-        );
+        assert_eq!(detect_libc("m.cpython-312-x86_64-linux-musl.so", None, &[]), Some(Libc::Musl));
+        assert_eq!(detect_libc("m.cpython-311-x86_64-linux-gnu.so", None, &[]), Some(Libc::Glibc));
+        assert_eq!(detect_libc("m.cpython-310-x86_64-linux-gnu.so", None, &[]), None);
     }
 
     #[test]
@@ -885,36 +700,20 @@ mod tests {
                 let family = policies_for(libc, arch);
                 for pair in family.windows(2) {
                     let (older, newer) = (pair[0], pair[1]);
-                    assert!(
-                        older.priority > newer.priority,
-                        "{} and {}",
-                        older.name,
-                        newer.name
-                    );
+                    assert!(older.priority > newer.priority, "{} and {}", older.name, newer.name);
                     // Newer policies allow everything older ones do: `evaluate`'s limits rely on it.
-                    assert!(older
-                        .lib_whitelist
-                        .iter()
-                        .all(|l| newer.lib_whitelist.contains(l)));
+                    assert!(older.lib_whitelist.iter().all(|l| newer.lib_whitelist.contains(l)));
                     for (ns, versions) in older.namespaces(arch).unwrap_or_default() {
-                        assert!(versions
-                            .iter()
-                            .all(|v| newer.allows_symbol_version(arch, ns, v)));
+                        assert!(versions.iter().all(|v| newer.allows_symbol_version(arch, ns, v)));
                     }
                     for (lib, symbols) in newer.blacklist {
-                        assert!(
-                            symbols.iter().all(|s| older.blacklisted(lib, s)),
-                            "{lib} in {}",
-                            newer.name
-                        );
+                        assert!(symbols.iter().all(|s| older.blacklisted(lib, s)), "{lib} in {}", newer.name);
                     }
                 }
             }
         }
         assert!(by_name("manylinux_2_17").unwrap().supports_arch("ppc64"));
-        assert!(by_name("musllinux_1_2")
-            .unwrap()
-            .supports_arch("loongarch64"));
+        assert!(by_name("musllinux_1_2").unwrap().supports_arch("loongarch64"));
     }
 
     /// The tables must be exactly auditwheel's JSON, as installed in the tools venv.
@@ -927,20 +726,13 @@ mod tests {
         let pin = format!("auditwheel=={AUDITWHEEL_VERSION}");
         let mut diffs = Vec::new();
         if !crate::tools::TOOL_REQUIREMENTS.contains(&pin.as_str()) {
-            diffs.push(format!(
-                "the tools venv does not pin {pin}: regenerate tables.rs"
-            ));
+            diffs.push(format!("the tools venv does not pin {pin}: regenerate tables.rs"));
         }
         let mut seen = HashSet::new();
-        for (file, libc) in [
-            ("manylinux-policy.json", Libc::Glibc),
-            ("musllinux-policy.json", Libc::Musl),
-        ] {
+        for (file, libc) in [("manylinux-policy.json", Libc::Glibc), ("musllinux-policy.json", Libc::Musl)] {
             let text = sh.read_file(dir.join(file))?;
             let json: serde_json::Value = serde_json::from_str(&text)?;
-            let policies = json
-                .as_array()
-                .ok_or_else(|| anyhow::anyhow!("{file} is not a list"))?;
+            let policies = json.as_array().ok_or_else(|| anyhow::anyhow!("{file} is not a list"))?;
             for p in policies {
                 let name = p["name"].as_str().unwrap_or_default();
                 if name == LINUX {
@@ -951,18 +743,11 @@ mod tests {
                     diffs.push(format!("{file}: {name} is missing from the tables"));
                     continue;
                 };
-                diffs.extend(
-                    compare_policy(ours, libc, p)
-                        .into_iter()
-                        .map(|d| format!("{name}: {d}")),
-                );
+                diffs.extend(compare_policy(ours, libc, p).into_iter().map(|d| format!("{name}: {d}")));
             }
         }
         for p in all().iter().filter(|p| !seen.contains(p.name)) {
-            diffs.push(format!(
-                "{} is in the tables but not in auditwheel's JSON",
-                p.name
-            ));
+            diffs.push(format!("{} is in the tables but not in auditwheel's JSON", p.name));
         }
         assert!(
             diffs.is_empty(),
@@ -977,9 +762,7 @@ mod tests {
 
     fn strings(value: &serde_json::Value) -> Vec<String> {
         let items = value.as_array().into_iter().flatten();
-        items
-            .map(|v| v.as_str().unwrap_or("<not a string>").to_string())
-            .collect()
+        items.map(|v| v.as_str().unwrap_or("<not a string>").to_string()).collect()
     }
 
     fn json_set(value: &serde_json::Value) -> Set {
@@ -1008,87 +791,42 @@ mod tests {
         let mut diffs = Vec::new();
         let aliases: Vec<String> = ours.aliases.iter().map(|a| a.to_string()).collect();
         if aliases != strings(&theirs["aliases"]) {
-            diffs.push(format!(
-                "aliases: tables {aliases:?}, json {}",
-                theirs["aliases"]
-            ));
+            diffs.push(format!("aliases: tables {aliases:?}, json {}", theirs["aliases"]));
         }
         if Some(u64::from(ours.priority)) != theirs["priority"].as_u64() {
-            diffs.push(format!(
-                "priority: tables {}, json {}",
-                ours.priority, theirs["priority"]
-            ));
+            diffs.push(format!("priority: tables {}, json {}", ours.priority, theirs["priority"]));
         }
         if ours.libc != libc {
-            diffs.push(format!(
-                "libc: tables {:?}, json file of {libc:?}",
-                ours.libc
-            ));
+            diffs.push(format!("libc: tables {:?}, json file of {libc:?}", ours.libc));
         }
         let whitelist = json_set(&theirs["lib_whitelist"]);
-        diffs.extend(set_diff(
-            "lib_whitelist",
-            &our_set(ours.lib_whitelist),
-            &whitelist,
-        ));
+        diffs.extend(set_diff("lib_whitelist", &our_set(ours.lib_whitelist), &whitelist));
 
-        let blacklist: BTreeMap<&str, Set> = entries(&theirs["blacklist"])
-            .map(|(lib, s)| (lib.as_str(), json_set(s)))
-            .collect();
-        let our_blacklist: BTreeMap<&str, Set> = ours
-            .blacklist
-            .iter()
-            .map(|(lib, s)| (*lib, our_set(s)))
-            .collect();
-        let libs: BTreeSet<&str> = blacklist
-            .keys()
-            .chain(our_blacklist.keys())
-            .copied()
-            .collect();
+        let blacklist: BTreeMap<&str, Set> =
+            entries(&theirs["blacklist"]).map(|(lib, s)| (lib.as_str(), json_set(s))).collect();
+        let our_blacklist: BTreeMap<&str, Set> = ours.blacklist.iter().map(|(lib, s)| (*lib, our_set(s))).collect();
+        let libs: BTreeSet<&str> = blacklist.keys().chain(our_blacklist.keys()).copied().collect();
         for lib in libs {
             let (a, b) = (our_blacklist.get(lib), blacklist.get(lib));
             let what = format!("blacklist[{lib}]");
             match (a, b) {
                 (Some(a), Some(b)) => diffs.extend(set_diff(&what, a, b)),
-                _ => diffs.push(format!(
-                    "{what}: only in {}",
-                    if a.is_some() { "tables" } else { "json" }
-                )),
+                _ => diffs.push(format!("{what}: only in {}", if a.is_some() { "tables" } else { "json" })),
             }
         }
 
         let versions: BTreeMap<&str, BTreeMap<&str, Set>> = entries(&theirs["symbol_versions"])
-            .map(|(arch, ns)| {
-                (
-                    arch.as_str(),
-                    entries(ns)
-                        .map(|(n, v)| (n.as_str(), json_set(v)))
-                        .collect(),
-                )
-            })
+            .map(|(arch, ns)| (arch.as_str(), entries(ns).map(|(n, v)| (n.as_str(), json_set(v))).collect()))
             .collect();
         let our_versions: BTreeMap<&str, BTreeMap<&str, Set>> = ours
             .symbol_versions
             .iter()
-            .map(|a| {
-                (
-                    a.arch,
-                    a.namespaces.iter().map(|(n, v)| (*n, our_set(v))).collect(),
-                )
-            })
+            .map(|a| (a.arch, a.namespaces.iter().map(|(n, v)| (*n, our_set(v))).collect()))
             .collect();
-        let arches: BTreeSet<&str> = versions
-            .keys()
-            .chain(our_versions.keys())
-            .copied()
-            .collect();
+        let arches: BTreeSet<&str> = versions.keys().chain(our_versions.keys()).copied().collect();
         for arch in arches {
             let (Some(a), Some(b)) = (our_versions.get(arch), versions.get(arch)) else {
-                let side = if our_versions.contains_key(arch) {
-                    "tables"
-                } else {
-                    "json"
-                };
+                let side = if our_versions.contains_key(arch) { "tables" } else { "json" };
                 diffs.push(format!("arch {arch}: only in {side}"));
                 continue;
             };
@@ -1097,10 +835,7 @@ mod tests {
                 let what = format!("symbol_versions[{arch}][{ns}]");
                 match (a.get(ns), b.get(ns)) {
                     (Some(x), Some(y)) => diffs.extend(set_diff(&what, x, y)),
-                    (x, _) => diffs.push(format!(
-                        "{what}: only in {}",
-                        if x.is_some() { "tables" } else { "json" }
-                    )),
+                    (x, _) => diffs.push(format!("{what}: only in {}", if x.is_some() { "tables" } else { "json" })),
                 }
             }
         }

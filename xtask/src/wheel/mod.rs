@@ -55,13 +55,10 @@ pub struct Wheel {
 impl Wheel {
     /// Opens and checks a wheel. Errors name the file, and the entry where one is at fault.
     pub fn open(path: &Path) -> Result<Wheel> {
-        let file_name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .ok_or_else(|| anyhow!("{} has no file name", path.display()))?;
+        let file_name =
+            path.file_name().and_then(|n| n.to_str()).ok_or_else(|| anyhow!("{} has no file name", path.display()))?;
         let name = WheelName::parse(file_name)?;
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         Wheel::from_bytes(path, name, bytes)
     }
 
@@ -75,32 +72,20 @@ impl Wheel {
         let record_name = format!("{dist_info}/RECORD");
         let wheel_name = format!("{dist_info}/WHEEL");
         let read_text = |archive: &mut Archive, entry: &str| -> Result<String> {
-            let mut f = archive
-                .by_name(entry)
-                .map_err(|_| anyhow!("{shown} has no {entry}"))?;
+            let mut f = archive.by_name(entry).map_err(|_| anyhow!("{shown} has no {entry}"))?;
             let mut text = String::new();
-            f.read_to_string(&mut text)
-                .map_err(|e| anyhow!("{shown}: cannot read {entry}: {e}"))?;
+            f.read_to_string(&mut text).map_err(|e| anyhow!("{shown}: cannot read {entry}: {e}"))?;
             Ok(text)
         };
         let record_text = read_text(&mut archive, &record_name)?;
-        let record =
-            record::parse(&record_text).with_context(|| format!("{shown}: bad {record_name}"))?;
+        let record = record::parse(&record_text).with_context(|| format!("{shown}: bad {record_name}"))?;
         let wheel_text = read_text(&mut archive, &wheel_name)?;
         let wheel_meta = wheel_text
             .lines()
             .filter_map(|l| l.split_once(':'))
             .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
             .collect();
-        Ok(Wheel {
-            path: path.to_path_buf(),
-            name,
-            archive,
-            entries,
-            dist_info,
-            record,
-            wheel_meta,
-        })
+        Ok(Wheel { path: path.to_path_buf(), name, archive, entries, dist_info, record, wheel_meta })
     }
 
     /// The file name of the wheel, for messages.
@@ -110,11 +95,7 @@ impl Wheel {
 
     /// The tags WHEEL declares (`Tag: cp311-cp311-manylinux_2_28_x86_64` lines).
     pub fn declared_tags(&self) -> Vec<String> {
-        self.wheel_meta
-            .iter()
-            .filter(|(k, _)| k == "Tag")
-            .map(|(_, v)| v.clone())
-            .collect()
+        self.wheel_meta.iter().filter(|(k, _)| k == "Tag").map(|(_, v)| v.clone()).collect()
     }
 
     /// The entries that are files (not directories).
@@ -131,9 +112,7 @@ impl Wheel {
         F: Fn(&Entry, &[u8]) -> T + Sync,
     {
         let files: Vec<&Entry> = self.files().collect();
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(files.len().max(1));
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len().max(1));
         // Deal entries round-robin by descending size so each thread gets a similar load.
         let mut order: Vec<usize> = (0..files.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(files[i].size));
@@ -158,25 +137,18 @@ impl Wheel {
                         for i in bucket {
                             let entry = files[i];
                             buf.clear();
-                            let mut zf = archive.by_index(entry.index).map_err(|e| {
-                                anyhow!("{shown}: cannot read entry {}: {e}", entry.name)
-                            })?;
-                            zf.read_to_end(&mut buf).map_err(|e| {
-                                anyhow!("{shown}: entry {} is corrupt: {e}", entry.name)
-                            })?;
+                            let mut zf = archive
+                                .by_index(entry.index)
+                                .map_err(|e| anyhow!("{shown}: cannot read entry {}: {e}", entry.name))?;
+                            zf.read_to_end(&mut buf)
+                                .map_err(|e| anyhow!("{shown}: entry {} is corrupt: {e}", entry.name))?;
                             out.push((i, f(entry, &buf)));
                         }
                         Ok(out)
                     })
                 })
                 .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(anyhow!("a reader thread panicked")))
-                })
-                .collect()
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow!("a reader thread panicked")))).collect()
         });
         let mut slots: Vec<Option<T>> = files.iter().map(|_| None).collect();
         for r in results {
@@ -184,19 +156,13 @@ impl Wheel {
                 slots[i] = Some(t);
             }
         }
-        Ok(files
-            .into_iter()
-            .zip(slots)
-            .filter_map(|(e, t)| t.map(|t| (e.clone(), t)))
-            .collect())
+        Ok(files.into_iter().zip(slots).filter_map(|(e, t)| t.map(|t| (e.clone(), t))).collect())
     }
 
     /// Reads one entry's bytes by name.
     pub fn read_entry(&self, name: &str) -> Result<Vec<u8>> {
         let mut archive = self.archive.clone();
-        let mut f = archive
-            .by_name(name)
-            .map_err(|e| anyhow!("{}: cannot read {name}: {e}", self.path.display()))?;
+        let mut f = archive.by_name(name).map_err(|e| anyhow!("{}: cannot read {name}: {e}", self.path.display()))?;
         let mut buf = Vec::new();
         f.read_to_end(&mut buf)?;
         Ok(buf)
@@ -219,24 +185,15 @@ fn list_entries(archive: &mut Archive) -> Result<Vec<Entry>> {
     let mut seen = HashSet::new();
     let mut entries = Vec::with_capacity(archive.len());
     for index in 0..archive.len() {
-        let f = archive
-            .by_index_raw(index)
-            .map_err(|e| anyhow!("entry #{index} is unreadable: {e}"))?;
+        let f = archive.by_index_raw(index).map_err(|e| anyhow!("entry #{index} is unreadable: {e}"))?;
         let raw = f.name_raw().to_vec();
-        let name = String::from_utf8(raw)
-            .map_err(|_| anyhow!("entry #{index} has a name that is not UTF-8"))?;
+        let name = String::from_utf8(raw).map_err(|_| anyhow!("entry #{index} has a name that is not UTF-8"))?;
         check_entry_name(&name)?;
         let is_dir = name.ends_with('/');
         if !seen.insert(name.trim_end_matches('/').to_string()) {
             bail!("entry {name:?} appears twice");
         }
-        entries.push(Entry {
-            name,
-            index,
-            is_dir,
-            size: f.size(),
-            unix_mode: f.unix_mode(),
-        });
+        entries.push(Entry { name, index, is_dir, size: f.size(), unix_mode: f.unix_mode() });
     }
     Ok(entries)
 }
@@ -244,21 +201,12 @@ fn list_entries(archive: &mut Archive) -> Result<Vec<Entry>> {
 /// Walks the central directory from `start` and returns the first name seen twice.
 fn first_duplicate_name(bytes: &[u8], start: u64) -> Option<String> {
     const SIGNATURE: u32 = 0x0201_4b50;
-    let u16_at = |at: usize| {
-        bytes
-            .get(at..at + 2)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
-    };
-    let u32_at = |at: usize| {
-        bytes
-            .get(at..at + 4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    };
+    let u16_at = |at: usize| bytes.get(at..at + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);
+    let u32_at = |at: usize| bytes.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
     let mut seen = HashSet::new();
     let mut at = usize::try_from(start).ok()?;
     while u32_at(at)? == SIGNATURE {
-        let (name_len, extra_len, comment_len) =
-            (u16_at(at + 28)?, u16_at(at + 30)?, u16_at(at + 32)?);
+        let (name_len, extra_len, comment_len) = (u16_at(at + 28)?, u16_at(at + 30)?, u16_at(at + 32)?);
         let name = String::from_utf8_lossy(bytes.get(at + 46..at + 46 + name_len)?).into_owned();
         if !seen.insert(name.clone()) {
             return Some(name);
@@ -282,11 +230,7 @@ pub fn check_entry_name(name: &str) -> Result<()> {
     if name.contains('\0') {
         bail!("entry {name:?} contains a NUL byte");
     }
-    if name
-        .trim_end_matches('/')
-        .split('/')
-        .any(|c| c == ".." || c == "." || c.is_empty())
-    {
+    if name.trim_end_matches('/').split('/').any(|c| c == ".." || c == "." || c.is_empty()) {
         bail!("entry {name:?} has an empty, `.` or `..` path component");
     }
     Ok(())
@@ -318,16 +262,8 @@ impl RecordReport {
     /// One line per problem.
     pub fn lines(&self) -> Vec<String> {
         let mut out = Vec::new();
-        out.extend(
-            self.missing
-                .iter()
-                .map(|p| format!("RECORD lists {p}, which is not in the wheel")),
-        );
-        out.extend(
-            self.unlisted
-                .iter()
-                .map(|p| format!("{p} is in the wheel but not in RECORD")),
-        );
+        out.extend(self.missing.iter().map(|p| format!("RECORD lists {p}, which is not in the wheel")));
+        out.extend(self.unlisted.iter().map(|p| format!("{p} is in the wheel but not in RECORD")));
         out.extend(self.mismatched.iter().map(|(p, why)| format!("{p}: {why}")));
         out
     }
@@ -338,11 +274,7 @@ impl RecordReport {
 pub fn verify_record(wheel: &Wheel, digests: &BTreeMap<String, Digest>) -> RecordReport {
     let mut report = RecordReport::default();
     let record_path = format!("{}/RECORD", wheel.dist_info);
-    let unhashed = [
-        record_path.clone(),
-        format!("{record_path}.jws"),
-        format!("{record_path}.p7s"),
-    ];
+    let unhashed = [record_path.clone(), format!("{record_path}.jws"), format!("{record_path}.p7s")];
     let mut listed = HashSet::new();
     for row in &wheel.record {
         listed.insert(row.path.as_str());
@@ -354,21 +286,17 @@ pub fn verify_record(wheel: &Wheel, digests: &BTreeMap<String, Digest>) -> Recor
             continue;
         }
         match &row.hash {
-            None => report
+            None => report.mismatched.push((row.path.clone(), "RECORD gives no hash".into())),
+            Some(h) if *h != d.hash => report
                 .mismatched
-                .push((row.path.clone(), "RECORD gives no hash".into())),
-            Some(h) if *h != d.hash => report.mismatched.push((
-                row.path.clone(),
-                format!("hash differs from RECORD ({h} recorded, {} found)", d.hash),
-            )),
+                .push((row.path.clone(), format!("hash differs from RECORD ({h} recorded, {} found)", d.hash))),
             _ => {}
         }
         if let Some(s) = row.size {
             if s != d.size {
-                report.mismatched.push((
-                    row.path.clone(),
-                    format!("size differs from RECORD ({s} recorded, {} found)", d.size),
-                ));
+                report
+                    .mismatched
+                    .push((row.path.clone(), format!("size differs from RECORD ({s} recorded, {} found)", d.size)));
             }
         }
     }
@@ -386,9 +314,7 @@ pub fn verify_record(wheel: &Wheel, digests: &BTreeMap<String, Digest>) -> Recor
 pub fn installed_path<'a>(wheel_dist_data: &str, entry: &'a str) -> Option<&'a str> {
     match entry.strip_prefix(wheel_dist_data) {
         None => Some(entry),
-        Some(rest) => rest
-            .strip_prefix("/purelib/")
-            .or_else(|| rest.strip_prefix("/platlib/")),
+        Some(rest) => rest.strip_prefix("/purelib/").or_else(|| rest.strip_prefix("/platlib/")),
     }
 }
 
@@ -398,15 +324,7 @@ mod tests {
 
     #[test]
     fn entry_names_are_checked() {
-        for bad in [
-            "/etc/passwd",
-            "a/../../b",
-            "a\\b",
-            "C:/x",
-            "a//b",
-            "./a",
-            "",
-        ] {
+        for bad in ["/etc/passwd", "a/../../b", "a\\b", "C:/x", "a//b", "./a", ""] {
             assert!(check_entry_name(bad).is_err(), "{bad} should be refused");
         }
         for good in ["pkg/a.py", "pkg/.libs/", "pkg.libs/libz-1234abcd.so.1"] {
@@ -417,10 +335,7 @@ mod tests {
     #[test]
     fn installed_paths() {
         assert_eq!(installed_path("p-1.data", "p/x.so"), Some("p/x.so"));
-        assert_eq!(
-            installed_path("p-1.data", "p-1.data/platlib/q/y.so"),
-            Some("q/y.so")
-        );
+        assert_eq!(installed_path("p-1.data", "p-1.data/platlib/q/y.so"), Some("q/y.so"));
         assert_eq!(installed_path("p-1.data", "p-1.data/scripts/tool"), None);
     }
 }

@@ -42,10 +42,7 @@ impl WheelName {
         }
         let split = |what: &str, s: &str| -> Result<Vec<String>> {
             let set: Vec<String> = s.split('.').map(str::to_string).collect();
-            if set
-                .iter()
-                .any(|t| t.is_empty() || !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-            {
+            if set.iter().any(|t| t.is_empty() || !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) {
                 bail!("{file_name}: the {what} tag {s:?} is not a valid tag set");
             }
             Ok(set)
@@ -67,12 +64,7 @@ impl WheelName {
             s.push('-');
             s.push_str(b);
         }
-        format!(
-            "{s}-{}-{}-{}.whl",
-            self.python.join("."),
-            self.abi.join("."),
-            self.platform.join(".")
-        )
+        format!("{s}-{}-{}-{}.whl", self.python.join("."), self.abi.join("."), self.platform.join("."))
     }
 
     /// The `.dist-info` folder name the wheel must contain.
@@ -90,21 +82,9 @@ impl WheelName {
 
 /// The architecture part of a platform tag: `manylinux_2_28_x86_64` -> `x86_64`.
 pub fn platform_arch(tag: &str) -> Option<&str> {
-    const ARCHS: &[&str] = &[
-        "x86_64",
-        "i686",
-        "aarch64",
-        "ppc64le",
-        "ppc64",
-        "s390x",
-        "armv7l",
-        "riscv64",
-        "loongarch64",
-    ];
-    ARCHS
-        .iter()
-        .copied()
-        .find(|a| tag.ends_with(&format!("_{a}")))
+    const ARCHS: &[&str] =
+        &["x86_64", "i686", "aarch64", "ppc64le", "ppc64", "s390x", "armv7l", "riscv64", "loongarch64"];
+    ARCHS.iter().copied().find(|a| tag.ends_with(&format!("_{a}")))
 }
 
 #[cfg(test)]
@@ -118,10 +98,7 @@ mod tests {
         assert_eq!(w.dist, "klayout");
         assert_eq!(w.version, "0.30.12");
         assert_eq!(w.build, None);
-        assert_eq!(
-            w.platform,
-            ["manylinux_2_27_x86_64", "manylinux_2_28_x86_64"]
-        );
+        assert_eq!(w.platform, ["manylinux_2_27_x86_64", "manylinux_2_28_x86_64"]);
         assert_eq!(w.file_name(), n);
         assert_eq!(w.arch().as_deref(), Some("x86_64"));
         assert_eq!(w.dist_info(), "klayout-0.30.12.dist-info");

@@ -15,10 +15,7 @@ pub struct RecordRow {
 /// The RECORD form of a digest: `sha256=` and urlsafe base64 without padding.
 pub fn hash_of(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
-    format!(
-        "sha256={}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
-    )
+    format!("sha256={}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest))
 }
 
 /// Parses RECORD text. Quoted fields (paths with commas or quotes) follow Python's csv module.
@@ -30,10 +27,7 @@ pub fn parse(text: &str) -> Result<Vec<RecordRow>> {
             continue;
         }
         let [path, hash, size] = fields.as_slice() else {
-            bail!(
-                "RECORD row {line} has {} fields, expected 3 (path,hash,size)",
-                fields.len()
-            );
+            bail!("RECORD row {line} has {} fields, expected 3 (path,hash,size)", fields.len());
         };
         if path.is_empty() {
             bail!("RECORD row {line} has an empty path");
@@ -53,11 +47,7 @@ pub fn parse(text: &str) -> Result<Vec<RecordRow>> {
                 Err(_) => bail!("RECORD row {line} ({path}): size {s:?} is not a number"),
             },
         };
-        rows.push(RecordRow {
-            path: path.clone(),
-            hash,
-            size,
-        });
+        rows.push(RecordRow { path: path.clone(), hash, size });
     }
     Ok(rows)
 }
@@ -67,11 +57,7 @@ pub fn write(rows: &[RecordRow]) -> String {
     let mut out = String::new();
     for r in rows {
         let size = r.size.map(|s| s.to_string()).unwrap_or_default();
-        let fields = [
-            r.path.as_str(),
-            r.hash.as_deref().unwrap_or(""),
-            size.as_str(),
-        ];
+        let fields = [r.path.as_str(), r.hash.as_deref().unwrap_or(""), size.as_str()];
         let quoted: Vec<String> = fields.iter().map(|f| quote(f)).collect();
         out.push_str(&quoted.join(","));
         out.push('\n');
@@ -166,9 +152,6 @@ mod tests {
     #[test]
     fn hash_is_urlsafe_unpadded_sha256() {
         // python -c "import hashlib,base64;print(base64.urlsafe_b64encode(hashlib.sha256(b'hello').digest()).rstrip(b'='))"
-        assert_eq!(
-            hash_of(b"hello"),
-            "sha256=LPJNul-wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ"
-        );
+        assert_eq!(hash_of(b"hello"), "sha256=LPJNul-wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ");
     }
 }

@@ -13,42 +13,21 @@ use super::{record, RecordRow, Wheel};
 
 /// Writes `wheel` to `out` with `renames` (old entry name -> new name) applied to entries and
 /// RECORD rows. RECORD hashes stay: the bytes do not change, only their names.
-pub fn write_renamed(
-    wheel: &Wheel,
-    renames: &BTreeMap<String, String>,
-    out: &mut (impl Write + Seek),
-) -> Result<()> {
-    let rename = |name: &str| {
-        renames
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| name.to_string())
-    };
+pub fn write_renamed(wheel: &Wheel, renames: &BTreeMap<String, String>, out: &mut (impl Write + Seek)) -> Result<()> {
+    let rename = |name: &str| renames.get(name).cloned().unwrap_or_else(|| name.to_string());
     let record_name = format!("{}/RECORD", wheel.dist_info);
-    let rows: Vec<RecordRow> = wheel
-        .record
-        .iter()
-        .map(|r| RecordRow {
-            path: rename(&r.path),
-            ..r.clone()
-        })
-        .collect();
+    let rows: Vec<RecordRow> = wheel.record.iter().map(|r| RecordRow { path: rename(&r.path), ..r.clone() }).collect();
     let record_text = record::write(&rows);
 
     let dist_prefix = format!("{}/", wheel.dist_info);
-    let (mut dist, rest): (Vec<_>, Vec<_>) = wheel
-        .entries
-        .iter()
-        .partition(|e| e.name.starts_with(&dist_prefix));
+    let (mut dist, rest): (Vec<_>, Vec<_>) = wheel.entries.iter().partition(|e| e.name.starts_with(&dist_prefix));
     // RECORD last of all, as `wheel pack` does; the rest of .dist-info keeps its order.
     dist.sort_by_key(|e| e.name == record_name);
 
     let mut archive = wheel.archive.clone();
     let mut zw = zip::ZipWriter::new(out);
     for entry in rest.into_iter().chain(dist) {
-        let file = archive
-            .by_index_raw(entry.index)
-            .map_err(|e| anyhow!("cannot read entry {}: {e}", entry.name))?;
+        let file = archive.by_index_raw(entry.index).map_err(|e| anyhow!("cannot read entry {}: {e}", entry.name))?;
         if entry.name == record_name {
             let options = file.options();
             drop(file);
@@ -66,26 +45,16 @@ pub fn write_renamed(
 /// Writes a file atomically: `fill` writes into a temporary file in the same folder, which is
 /// flushed, fsynced and renamed over `dest`. On any error the temporary file is removed and
 /// `dest` is as it was. A kill mid-write leaves `dest` intact (and at worst a `.tmp` file).
-pub fn atomic_write(
-    dest: &Path,
-    fill: impl FnOnce(&mut BufWriter<File>) -> Result<()>,
-) -> Result<()> {
-    let dir = dest
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+pub fn atomic_write(dest: &Path, fill: impl FnOnce(&mut BufWriter<File>) -> Result<()>) -> Result<()> {
+    let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("wheel");
     let tmp: PathBuf = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| -> Result<()> {
-        let file =
-            File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        let file = File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
         let mut w = BufWriter::new(file);
         fill(&mut w)?;
-        let file = w
-            .into_inner()
-            .map_err(|e| anyhow!("cannot write {}: {}", tmp.display(), e.error()))?;
-        file.sync_all()
-            .with_context(|| format!("cannot sync {}", tmp.display()))?;
+        let file = w.into_inner().map_err(|e| anyhow!("cannot write {}: {}", tmp.display(), e.error()))?;
+        file.sync_all().with_context(|| format!("cannot sync {}", tmp.display()))?;
         std::fs::rename(&tmp, dest)
             .with_context(|| format!("cannot rename {} to {}", tmp.display(), dest.display()))?;
         Ok(())

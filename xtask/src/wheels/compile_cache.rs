@@ -86,9 +86,7 @@ impl Stats {
     pub fn since(&self, before: &Stats) -> Stats {
         Stats {
             direct_hits: self.direct_hits.saturating_sub(before.direct_hits),
-            preprocessed_hits: self
-                .preprocessed_hits
-                .saturating_sub(before.preprocessed_hits),
+            preprocessed_hits: self.preprocessed_hits.saturating_sub(before.preprocessed_hits),
             misses: self.misses.saturating_sub(before.misses),
         }
     }
@@ -98,8 +96,7 @@ impl Cache {
     /// Sets up the cache folder and the wrapper scripts under `root`; probes ccache.
     pub fn prepare(sh: &Shell, runner: &Runner, root: &Path) -> Result<Cache> {
         let bin = root.join("bin");
-        std::fs::create_dir_all(&bin)
-            .with_context(|| format!("cannot create {}", bin.display()))?;
+        std::fs::create_dir_all(&bin).with_context(|| format!("cannot create {}", bin.display()))?;
         std::fs::create_dir_all(root.join("ccache"))?;
         for name in ["xtask-cc", "xtask-c++"] {
             let path = bin.join(name);
@@ -110,20 +107,11 @@ impl Cache {
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
         }
         let job = runner.cmd(sh, "ccache", &["--version".into()], root, &[]);
-        let ccache = job
-            .cmd
-            .quiet()
-            .ignore_stdout()
-            .ignore_stderr()
-            .run()
-            .is_ok();
+        let ccache = job.cmd.quiet().ignore_stdout().ignore_stderr().run().is_ok();
         if !ccache {
             eprintln!("xtask: ccache not found where the builds run: compiling without a cache (install ccache)");
         }
-        Ok(Cache {
-            root: root.to_path_buf(),
-            ccache,
-        })
+        Ok(Cache { root: root.to_path_buf(), ccache })
     }
 
     /// The environment a build gets: CC/CXX through the wrapper, ccache's settings. `base_dir`
@@ -149,14 +137,7 @@ impl Cache {
             ("XTASK_CXX".to_string(), cxx.to_string()),
             ("XTASK_CC_REMOVE".to_string(), remove),
             ("XTASK_CC_ADD".to_string(), add),
-            (
-                "XTASK_CCACHE".to_string(),
-                if self.ccache {
-                    "ccache".to_string()
-                } else {
-                    String::new()
-                },
-            ),
+            ("XTASK_CCACHE".to_string(), if self.ccache { "ccache".to_string() } else { String::new() }),
         ];
         env.extend(self.ccache_env(runner, config, base_dir));
         env
@@ -164,17 +145,9 @@ impl Cache {
 
     /// ccache's own settings: the cache folder, paths made relative below `base_dir`, and no
     /// hashing of the working folder (each target compiles in its own).
-    pub fn ccache_env(
-        &self,
-        runner: &Runner,
-        config: &CompileCache,
-        base_dir: &Path,
-    ) -> Vec<(String, String)> {
+    pub fn ccache_env(&self, runner: &Runner, config: &CompileCache, base_dir: &Path) -> Vec<(String, String)> {
         vec![
-            (
-                "CCACHE_DIR".to_string(),
-                runner.path(&self.root.join("ccache")),
-            ),
+            ("CCACHE_DIR".to_string(), runner.path(&self.root.join("ccache"))),
             ("CCACHE_BASEDIR".to_string(), runner.path(base_dir)),
             ("CCACHE_NOHASHDIR".to_string(), "1".to_string()),
             ("CCACHE_MAXSIZE".to_string(), config.max_size.clone()),
@@ -188,12 +161,7 @@ impl Cache {
         }
         let env = self.ccache_env(runner, config, &self.root);
         let job = runner.cmd(sh, "ccache", &["--print-stats".into()], &self.root, &env);
-        job.cmd
-            .quiet()
-            .ignore_stderr()
-            .read()
-            .map(|t| parse_stats(&t))
-            .unwrap_or_default()
+        job.cmd.quiet().ignore_stderr().read().map(|t| parse_stats(&t)).unwrap_or_default()
     }
 }
 
@@ -218,28 +186,14 @@ mod tests {
 
     #[test]
     fn parses_print_stats() {
-        let s = parse_stats("stats_updated_timestamp\t0\ndirect_cache_hit\t12\npreprocessed_cache_hit\t3\ncache_miss\t5\n");
-        assert_eq!(
-            s,
-            Stats {
-                direct_hits: 12,
-                preprocessed_hits: 3,
-                misses: 5
-            }
-        );
+        let s =
+            parse_stats("stats_updated_timestamp\t0\ndirect_cache_hit\t12\npreprocessed_cache_hit\t3\ncache_miss\t5\n");
+        assert_eq!(s, Stats { direct_hits: 12, preprocessed_hits: 3, misses: 5 });
         assert_eq!(s.hits(), 15);
         assert_eq!(s.hit_rate(), Some(75.0));
         assert_eq!(
-            s.since(&Stats {
-                direct_hits: 2,
-                preprocessed_hits: 3,
-                misses: 1
-            }),
-            Stats {
-                direct_hits: 10,
-                preprocessed_hits: 0,
-                misses: 4
-            }
+            s.since(&Stats { direct_hits: 2, preprocessed_hits: 3, misses: 1 }),
+            Stats { direct_hits: 10, preprocessed_hits: 0, misses: 4 }
         );
     }
 
@@ -267,14 +221,8 @@ mod tests {
             run(&["-fwrapv", "-O3", "-c", "src/a.cc", "-o", "a.o"]),
             "g++ -fno-strict-overflow -O3 -c src/a.cc -o a.o"
         );
-        assert_eq!(
-            run(&["-Wno-unused-result", "-c", "x.c", "-o", "x.o"]),
-            "gcc -fno-strict-overflow -c x.c -o x.o"
-        );
-        assert_eq!(
-            run(&["-shared", "-fwrapv", "a.o", "-o", "a.so"]),
-            "gcc -shared -fwrapv a.o -o a.so"
-        );
+        assert_eq!(run(&["-Wno-unused-result", "-c", "x.c", "-o", "x.o"]), "gcc -fno-strict-overflow -c x.c -o x.o");
+        assert_eq!(run(&["-shared", "-fwrapv", "a.o", "-o", "a.so"]), "gcc -shared -fwrapv a.o -o a.so");
         assert_eq!(run(&["-c", "a b.cc"]), "g++ -fno-strict-overflow -c a b.cc");
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -94,7 +94,12 @@ pub fn check_engine(sh: &Shell) -> Result<()> {
 /// Makes the image available as `pull` says, retrying registry errors with back-off.
 pub fn pull(sh: &Shell, image: &str, pull: Pull) -> Result<()> {
     let format = "{{.Id}}";
-    let present = cmd!(sh, "docker image inspect --format {format} {image}").quiet().ignore_stdout().ignore_stderr().run().is_ok();
+    let present = cmd!(sh, "docker image inspect --format {format} {image}")
+        .quiet()
+        .ignore_stdout()
+        .ignore_stderr()
+        .run()
+        .is_ok();
     match pull {
         Pull::Never if present => return Ok(()),
         Pull::Never => bail!("the image {image} is not present and --pull never forbids fetching it"),
@@ -195,7 +200,12 @@ mod tests {
 
     #[test]
     fn image_names() {
-        for ok in ["quay.io/pypa/manylinux2014_x86_64", "quay.io/pypa/manylinux_2_28_x86_64:2025.08.01", "xtask-standin:3f2a9c1b0d4e", "quay.io/pypa/musllinux_1_2_x86_64@sha256:0123abcd"] {
+        for ok in [
+            "quay.io/pypa/manylinux2014_x86_64",
+            "quay.io/pypa/manylinux_2_28_x86_64:2025.08.01",
+            "xtask-standin:3f2a9c1b0d4e",
+            "quay.io/pypa/musllinux_1_2_x86_64@sha256:0123abcd",
+        ] {
             validate_image(ok).unwrap();
         }
         for bad in ["", "-v /:/host", "Quay.io/x", "img;rm -rf /", "img name"] {

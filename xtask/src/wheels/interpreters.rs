@@ -94,40 +94,21 @@ fn candidates(sh: &Shell, runner: &Runner) -> Result<Vec<String>> {
             let job = runner.cmd(
                 sh,
                 "sh",
-                &[
-                    "-c".into(),
-                    "ls -d /opt/python/*/bin/python 2>/dev/null || true".into(),
-                ],
+                &["-c".into(), "ls -d /opt/python/*/bin/python 2>/dev/null || true".into()],
                 Path::new("/"),
                 &[],
             );
-            let out = job
-                .cmd
-                .quiet()
-                .read()
-                .context("cannot list /opt/python in the container")?;
-            Ok(out
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(String::from)
-                .collect())
+            let out = job.cmd.quiet().read().context("cannot list /opt/python in the container")?;
+            Ok(out.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect())
         }
         Runner::Host => {
             let opt = glob_bins(Path::new("/opt/python"));
             if !opt.is_empty() {
                 return Ok(opt);
             }
-            let pyenv_root = std::env::var_os("PYENV_ROOT")
-                .map(PathBuf::from)
-                .or_else(|| {
-                    cmd!(sh, "pyenv root")
-                        .quiet()
-                        .ignore_stderr()
-                        .read()
-                        .ok()
-                        .map(|s| PathBuf::from(s.trim()))
-                });
+            let pyenv_root = std::env::var_os("PYENV_ROOT").map(PathBuf::from).or_else(|| {
+                cmd!(sh, "pyenv root").quiet().ignore_stderr().read().ok().map(|s| PathBuf::from(s.trim()))
+            });
             if let Some(root) = pyenv_root {
                 let pyenv = glob_bins(&root.join("versions"));
                 if !pyenv.is_empty() {
@@ -135,11 +116,7 @@ fn candidates(sh: &Shell, runner: &Runner) -> Result<Vec<String>> {
                 }
             }
             let mut on_path = Vec::new();
-            for name in ["python2.7"]
-                .into_iter()
-                .map(String::from)
-                .chain((6..=14).map(|m| format!("python3.{m}")))
-            {
+            for name in ["python2.7"].into_iter().map(String::from).chain((6..=14).map(|m| format!("python3.{m}"))) {
                 if let Ok(p) = cmd!(sh, "which {name}").quiet().ignore_stderr().read() {
                     on_path.push(p.trim().to_string());
                 }
@@ -166,21 +143,9 @@ fn glob_bins(dir: &Path) -> Vec<String> {
 
 /// Asks one interpreter who it is.
 pub fn probe(sh: &Shell, runner: &Runner, python: &str) -> Result<Interpreter> {
-    let job = runner.cmd(
-        sh,
-        python,
-        &["-c".into(), PROBE.into()],
-        Path::new("/"),
-        &[],
-    );
-    let out = job
-        .cmd
-        .quiet()
-        .ignore_stderr()
-        .read()
-        .with_context(|| format!("{python} does not run"))?;
-    let mut i: Interpreter =
-        serde_json::from_str(out.trim()).with_context(|| format!("{python} gave no tag"))?;
+    let job = runner.cmd(sh, python, &["-c".into(), PROBE.into()], Path::new("/"), &[]);
+    let out = job.cmd.quiet().ignore_stderr().read().with_context(|| format!("{python} does not run"))?;
+    let mut i: Interpreter = serde_json::from_str(out.trim()).with_context(|| format!("{python} gave no tag"))?;
     i.python = python.to_string();
     Ok(i)
 }
@@ -188,36 +153,16 @@ pub fn probe(sh: &Shell, runner: &Runner, python: &str) -> Result<Interpreter> {
 /// The interpreters selected: `--python` selectors (tags and globs, `{a,b}` alternatives),
 /// or with `all` every one not in `skip`. A selector that matches nothing is an error that
 /// lists what exists.
-pub fn select(
-    found: &[Interpreter],
-    selectors: &[String],
-    all: bool,
-    skip: &[String],
-) -> Result<Vec<Interpreter>> {
-    let listing = || {
-        found
-            .iter()
-            .map(|i| i.tag.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+pub fn select(found: &[Interpreter], selectors: &[String], all: bool, skip: &[String]) -> Result<Vec<Interpreter>> {
+    let listing = || found.iter().map(|i| i.tag.as_str()).collect::<Vec<_>>().join(", ");
     if selectors.is_empty() {
         if !all {
-            bail!(
-                "no interpreter selected: pass --all or --python SEL (found: {})",
-                listing()
-            );
+            bail!("no interpreter selected: pass --all or --python SEL (found: {})", listing());
         }
-        let chosen: Vec<Interpreter> = found
-            .iter()
-            .filter(|i| !skip.iter().any(|s| glob_match(s, &i.tag)))
-            .cloned()
-            .collect();
+        let chosen: Vec<Interpreter> =
+            found.iter().filter(|i| !skip.iter().any(|s| glob_match(s, &i.tag))).cloned().collect();
         if chosen.is_empty() {
-            bail!(
-                "--all leaves no interpreter: every one found ({}) is in the config's skip list",
-                listing()
-            );
+            bail!("--all leaves no interpreter: every one found ({}) is in the config's skip list", listing());
         }
         return Ok(chosen);
     }
@@ -226,10 +171,7 @@ pub fn select(
         validate_selector(sel)?;
         let matched: Vec<&Interpreter> = found.iter().filter(|i| matches(sel, i)).collect();
         if matched.is_empty() {
-            bail!(
-                "--python {sel} matches no interpreter here; there are: {}",
-                listing()
-            );
+            bail!("--python {sel} matches no interpreter here; there are: {}", listing());
         }
         for m in matched {
             if !chosen.contains(m) {
@@ -243,11 +185,7 @@ pub fn select(
 
 /// Selectors reach command lines and file names: only tag characters and glob syntax.
 pub fn validate_selector(sel: &str) -> Result<()> {
-    if sel.is_empty()
-        || !sel
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-*?{},.".contains(c))
-    {
+    if sel.is_empty() || !sel.chars().all(|c| c.is_ascii_alphanumeric() || "_-*?{},.".contains(c)) {
         bail!("--python {sel:?} is not a tag or glob (letters, digits, _ - * ? {{ }} , only)");
     }
     Ok(())
@@ -255,9 +193,7 @@ pub fn validate_selector(sel: &str) -> Result<()> {
 
 /// `cp311` matches `cp311-cp311`; a glob matches the whole tag or its Python part.
 fn matches(sel: &str, i: &Interpreter) -> bool {
-    expand_braces(sel)
-        .iter()
-        .any(|s| glob_match(s, &i.tag) || glob_match(s, i.python_tag()))
+    expand_braces(sel).iter().any(|s| glob_match(s, &i.tag) || glob_match(s, i.python_tag()))
 }
 
 /// `cp3{10,11}*` -> `cp310*`, `cp311*`.
@@ -269,10 +205,7 @@ fn expand_braces(s: &str) -> Vec<String> {
         return vec![s.to_string()];
     }
     let (head, tail) = (&s[..open], &s[close + 1..]);
-    s[open + 1..close]
-        .split(',')
-        .flat_map(|alt| expand_braces(&format!("{head}{alt}{tail}")))
-        .collect()
+    s[open + 1..close].split(',').flat_map(|alt| expand_braces(&format!("{head}{alt}{tail}"))).collect()
 }
 
 #[cfg(test)]
@@ -309,29 +242,15 @@ mod tests {
     #[test]
     fn selectors() {
         let f = found();
-        assert_eq!(
-            tags(&select(&f, &["cp311".into()], false, &[]).unwrap()),
-            ["cp311-cp311"]
-        );
-        assert_eq!(
-            tags(&select(&f, &["cp311-cp311".into()], false, &[]).unwrap()),
-            ["cp311-cp311"]
-        );
-        assert_eq!(
-            tags(&select(&f, &["cp3{10,11}*".into()], false, &[]).unwrap()),
-            ["cp310-cp310", "cp311-cp311"]
-        );
+        assert_eq!(tags(&select(&f, &["cp311".into()], false, &[]).unwrap()), ["cp311-cp311"]);
+        assert_eq!(tags(&select(&f, &["cp311-cp311".into()], false, &[]).unwrap()), ["cp311-cp311"]);
+        assert_eq!(tags(&select(&f, &["cp3{10,11}*".into()], false, &[]).unwrap()), ["cp310-cp310", "cp311-cp311"]);
         assert_eq!(
             tags(&select(&f, &["cp312".into(), "cp38".into()], false, &[]).unwrap()),
             ["cp38-cp38", "cp312-cp312"]
         );
-        assert_eq!(
-            tags(&select(&f, &[], true, &["cp27-*".into()]).unwrap()).len(),
-            4
-        );
-        let e = select(&f, &["cp39".into()], false, &[])
-            .unwrap_err()
-            .to_string();
+        assert_eq!(tags(&select(&f, &[], true, &["cp27-*".into()]).unwrap()).len(), 4);
+        let e = select(&f, &["cp39".into()], false, &[]).unwrap_err().to_string();
         assert!(e.contains("cp39") && e.contains("cp311-cp311"), "{e}");
         assert!(select(&f, &[], false, &[]).is_err());
         assert!(select(&f, &["cp311; rm -rf /".into()], false, &[]).is_err());
@@ -339,10 +258,7 @@ mod tests {
 
     #[test]
     fn braces() {
-        assert_eq!(
-            expand_braces("a{1,2}b{x,y}"),
-            ["a1bx", "a1by", "a2bx", "a2by"]
-        );
+        assert_eq!(expand_braces("a{1,2}b{x,y}"), ["a1bx", "a1by", "a2bx", "a2by"]);
         assert_eq!(expand_braces("plain"), ["plain"]);
     }
 }

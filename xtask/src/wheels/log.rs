@@ -51,13 +51,8 @@ impl Log {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let file = File::create(path)
-            .with_context(|| format!("cannot create the log {}", path.display()))?;
-        Ok(Log {
-            path: path.to_path_buf(),
-            file,
-            target: target.to_string(),
-        })
+        let file = File::create(path).with_context(|| format!("cannot create the log {}", path.display()))?;
+        Ok(Log { path: path.to_path_buf(), file, target: target.to_string() })
     }
 
     /// Writes a line to the log only.
@@ -74,16 +69,11 @@ impl Log {
             bail!("interrupted before {what}");
         }
         let mut command: Command = job.command();
-        command
-            .stdin(Stdio::null())
-            .stdout(self.file.try_clone()?)
-            .stderr(self.file.try_clone()?);
+        command.stdin(Stdio::null()).stdout(self.file.try_clone()?).stderr(self.file.try_clone()?);
         // Its own process group, so that on Ctrl-C the whole tree under it can be stopped.
         command.process_group(0);
         let start = Instant::now();
-        let mut child = command
-            .spawn()
-            .map_err(|e| anyhow!("cannot start {shown}: {e}"))?;
+        let mut child = command.spawn().map_err(|e| anyhow!("cannot start {shown}: {e}"))?;
         let mut next_beat = HEARTBEAT;
         let status = loop {
             if let Some(status) = child.try_wait()? {
@@ -106,14 +96,8 @@ impl Log {
             }
         };
         if !status.success() {
-            let code = status
-                .code()
-                .map_or("a signal".to_string(), |c| format!("exit code {c}"));
-            bail!(
-                "{what} failed ({code}); the last lines of {}:\n{}",
-                self.path.display(),
-                self.tail(TAIL_LINES)
-            );
+            let code = status.code().map_or("a signal".to_string(), |c| format!("exit code {c}"));
+            bail!("{what} failed ({code}); the last lines of {}:\n{}", self.path.display(), self.tail(TAIL_LINES));
         }
         Ok(())
     }
@@ -122,26 +106,16 @@ impl Log {
     pub fn tail(&self, n: usize) -> String {
         let text = std::fs::read_to_string(&self.path).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(n)..]
-            .iter()
-            .map(|l| format!("    {l}"))
-            .collect::<Vec<_>>()
-            .join("\n")
+        lines[lines.len().saturating_sub(n)..].iter().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
     }
 }
 
 /// Stops a process group: TERM, then KILL after a grace period.
 fn stop_group(pgid: u32) {
     let group = format!("-{pgid}");
-    let _ = Command::new("kill")
-        .args(["-TERM", "--", &group])
-        .stderr(Stdio::null())
-        .status();
+    let _ = Command::new("kill").args(["-TERM", "--", &group]).stderr(Stdio::null()).status();
     std::thread::sleep(Duration::from_secs(2));
-    let _ = Command::new("kill")
-        .args(["-KILL", "--", &group])
-        .stderr(Stdio::null())
-        .status();
+    let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
 }
 
 /// Which CI folds the log.
@@ -183,13 +157,5 @@ impl Ci {
 
 /// Travis fold ids allow letters, digits, `.`, `_`, `-`.
 fn fold_id(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect()
 }

