@@ -145,6 +145,9 @@ pub struct Docker {
     pub images: Vec<String>,
     /// Installed once per container, as root, by the image's package manager.
     pub packages: Packages,
+    /// The interpreters of the CI matrix (`cargo xtask ci`): one job per image and tag.
+    /// `wheels --all` finds each image's interpreters itself; CI needs them spelled out.
+    pub matrix_pythons: Vec<String>,
 }
 
 /// Package lists per package manager (an image family has one of them).
@@ -172,6 +175,14 @@ impl Default for Docker {
                 yum: list(&["ccache"]),
                 apk: list(&["ccache"]),
             },
+            matrix_pythons: list(&[
+                "cp38-cp38",
+                "cp39-cp39",
+                "cp310-cp310",
+                "cp311-cp311",
+                "cp312-cp312",
+                "cp313-cp313",
+            ]),
         }
     }
 }

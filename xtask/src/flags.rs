@@ -21,6 +21,11 @@ pub enum Command {
     /// Build, auditwheel, repair, check and test a wheel for every (image, interpreter)
     /// target; passing wheels land in the wheelhouse.
     Wheels(Wheels),
+    /// Copy the wheels that passed to deploy/dist-pymod/<version>/ with SHA256SUMS, and
+    /// optionally upload them with twine.
+    Deploy(Deploy),
+    /// Generate the CI matrix (.travis.yml or a GitHub Actions workflow) from the config.
+    Ci(Ci),
     /// Repair the old auditwheel layout (move lib_* and db_plugins into the libs folder), only
     /// when the wheel's ELF files show the defect.
     FixWheel(FixWheel),
@@ -70,6 +75,41 @@ pub struct Wheels {
     /// interpreters).
     #[arg(long)]
     pub no_canonical_flags: bool,
+}
+
+/// Re-checks every wheel (check-wheel), requires one version (from METADATA), and builds
+/// deploy/dist-pymod/<version>/ beside its final name before swapping it in, so the folder is
+/// either complete or untouched. `--upload` runs `twine upload --skip-existing`; credentials
+/// come only from TWINE_USERNAME / TWINE_PASSWORD and are never printed.
+#[derive(Debug, Args)]
+pub struct Deploy {
+    /// The folder of wheels that passed.
+    #[arg(long, value_name = "DIR", default_value = "wheelhouse")]
+    pub from: PathBuf,
+    /// The deploy folder.
+    #[arg(long, value_name = "DIR", default_value = "deploy")]
+    pub to: PathBuf,
+    /// Also upload the wheels with twine (skipping files the index has already).
+    #[arg(long)]
+    pub upload: bool,
+    /// The index to upload to (default: PyPI).
+    #[arg(long, value_name = "URL", requires = "upload")]
+    pub repository_url: Option<String>,
+    /// Print what would be copied and uploaded; touch nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Writes the CI configuration from the same config as `wheels --all`: one job per (image,
+/// interpreter) with DOCKER_IMAGE and PY_VERSION, the compile cache cached, deploy on tags.
+#[derive(Debug, Args)]
+pub struct Ci {
+    /// Which CI: `travis` (.travis.yml) or `github` (.github/workflows/wheels.yml).
+    #[arg(value_enum)]
+    pub system: xtask::ci::System,
+    /// Write nothing; exit 1 when the committed file differs from what the config generates.
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// Moves `<pkg>/lib_*` and `<pkg>/db_plugins/` into the folder the extension modules' RPATH

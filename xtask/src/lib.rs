@@ -3,7 +3,9 @@
 
 pub mod analysis;
 pub mod check_wheel;
+pub mod ci;
 pub mod config;
+pub mod deploy;
 pub mod elf;
 pub mod fix_wheel;
 pub mod loader;

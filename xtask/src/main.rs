@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use xtask::config::{repo_root, Config, CONFIG_PATH};
-use xtask::{check_wheel, fix_wheel, wheels};
+use xtask::{check_wheel, ci, deploy, fix_wheel, wheels};
 
 /// Exit code for input the command cannot use (not a wheel, corrupt, bad config).
 const EXIT_UNUSABLE: u8 = 2;
@@ -43,6 +43,23 @@ fn run(flags: flags::Xtask) -> anyhow::Result<ExitCode> {
             };
             let passed = wheels::run(&sh, &config, &opts)?;
             Ok(if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        flags::Command::Deploy(d) => {
+            let sh = xshell::Shell::new()?;
+            let opts = deploy::Options {
+                from: d.from,
+                to: d.to,
+                upload: d.upload,
+                repository_url: d.repository_url,
+                dry_run: d.dry_run,
+                target_dir: wheels::target_dir(),
+            };
+            deploy::run(&sh, &config, &opts)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        flags::Command::Ci(c) => {
+            let same = ci::run(&config, &repo_root(), c.system, c.check)?;
+            Ok(if same { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         flags::Command::FixWheel(f) => {
             let opts = fix_wheel::Options { dry_run: f.dry_run, check: f.check, out_dir: f.out_dir };

@@ -59,6 +59,10 @@ const PACKAGES: &[&str] = &[
     "zlib1g",
 ];
 
+/// The folder (under `target/xtask-standin/`) where debootstrap keeps the packages it
+/// downloaded, so a rebuild for new interpreters fetches only the package lists again.
+const DEB_CACHE: &str = "debs";
+
 /// The interpreters of an image when the caller names none.
 const DEFAULT_PYTHONS: &[&str] = &["3.11", "3.12", "3.13"];
 
@@ -225,19 +229,23 @@ pub fn ensure_image(sh: &Shell, target_dir: &Path, opts: &Options) -> Result<Str
     let started = Instant::now();
     let work = WorkDir::new(sh, root.join(image_tag(&hash)))?;
     let rootfs = work.0.join("rootfs");
-    build_rootfs(sh, &rootfs, &work.0)?;
+    build_rootfs(sh, &rootfs, &work.0, &root.join(DEB_CACHE))?;
+    let step = Instant::now();
     copy_interpreters(sh, &rootfs, &pythons)?;
     install_ca_bundle(sh, &rootfs)?;
     install_tools(sh, &rootfs, &pythons)?;
+    eprintln!("stand-in: interpreters and tools took {:.0?}", step.elapsed());
     let plat = auditwheel_plat(sh, &rootfs)?;
     trim_rootfs(sh, &rootfs)?;
     import_image(sh, &work.0, &rootfs, &reference, &plat, &hash)?;
     // The work folder is over a gigabyte; it goes before the checks, which need only the image.
     drop(work);
+    let step = Instant::now();
     if let Err(e) = verify_image(sh, &reference, &pythons) {
         let _ = cmd!(sh, "docker image rm {reference}").quiet().ignore_stdout().run();
         return Err(e.context(format!("the new stand-in image {reference} failed its checks")));
     }
+    eprintln!("stand-in: checks took {:.0?}", step.elapsed());
     if let Some(old) = old_id {
         // A forced rebuild leaves the old image untagged; drop it unless a container uses it.
         let _ = cmd!(sh, "docker image rm {old}").quiet().ignore_stdout().ignore_stderr().run();
@@ -339,16 +347,18 @@ fn image_id(sh: &Shell, reference: &str) -> Option<String> {
         .map(|s| s.trim().to_string())
 }
 
-/// A Debian root filesystem from debootstrap's default mirror. Its chatty log is kept out of
+/// A Debian root filesystem from debootstrap's default mirror, through the package cache
+/// `debs`. Its chatty log is kept out of
 /// the terminal and shown (its end) only when it fails.
-fn build_rootfs(sh: &Shell, rootfs: &Path, work: &Path) -> Result<()> {
+fn build_rootfs(sh: &Shell, rootfs: &Path, work: &Path, debs: &Path) -> Result<()> {
     eprintln!("stand-in: debootstrap {SUITE} into {}", rootfs.display());
     let started = Instant::now();
+    sh.create_dir(debs)?;
     let include = format!("--include={}", PACKAGES.join(","));
-    let out = cmd!(sh, "debootstrap --variant=minbase {include} {SUITE} {rootfs}")
-        .ignore_status()
-        .output()
-        .context("cannot run debootstrap")?;
+    let cache = format!("--cache-dir={}", debs.display());
+    let c = cmd!(sh, "debootstrap --variant=minbase {cache} {include} {SUITE} {rootfs}");
+    eprintln!("$ {c}");
+    let out = c.ignore_status().output().context("cannot run debootstrap")?;
     if !out.status.success() {
         let mut log = String::from_utf8_lossy(&out.stdout).into_owned();
         log.push_str(&String::from_utf8_lossy(&out.stderr));
@@ -556,7 +566,10 @@ fn verify_image(sh: &Shell, reference: &str, pythons: &[Python]) -> Result<()> {
     eprintln!("stand-in: checking {reference}");
     for p in pythons {
         let python = format!("/opt/python/{}/bin/python", p.tag);
+        // The script is long; a short line stands in for its echo.
+        eprintln!("$ docker run --rm {reference} {python} -c <SMOKE_PY>");
         cmd!(sh, "docker run --rm {reference} {python} -c {SMOKE_PY}")
+            .quiet()
             .run()
             .with_context(|| format!("{} does not work in the image", p.tag))?;
     }

