@@ -53,9 +53,9 @@ fn target<'a>(targets: &'a [Value], tag: &str) -> &'a Value {
     targets.iter().find(|t| t["interpreter"] == tag).unwrap_or_else(|| panic!("no {tag} in {targets:?}"))
 }
 
-/// Containers of the stand-in image, running or not.
-fn containers_of(image: &str) -> Vec<String> {
-    let filter = format!("ancestor={image}");
+/// The containers a run with work folder `work` started, running or not.
+fn containers_of(work: &Path) -> Vec<String> {
+    let filter = format!("label={}={}", xtask::wheels::docker::CONTAINER_LABEL, work.display());
     let o = Command::new("docker").args(["ps", "-a", "-q", "--filter", &filter]).output().unwrap();
     String::from_utf8_lossy(&o.stdout).lines().map(String::from).collect()
 }
@@ -113,14 +113,14 @@ fn two_interpreters_in_the_standin_image() {
     }
     // Canonical flags: cp312 (after cp311) hits every Python-free unit.
     assert!(hits(target(&targets, "cp312-cp312")) >= 10, "{}", target(&targets, "cp312-cp312"));
-    assert!(containers_of(image).is_empty(), "no container is left");
+    assert!(containers_of(&w).is_empty(), "no container is left");
 
     // A second run: the cache hits for every Python-free unit of cp311 too.
     let o = wheels(&w, &args);
     assert!(o.status.success(), "{}", text(&o));
     let targets = report(&json);
     assert!(hits(target(&targets, "cp311-cp311")) >= 10, "{}", target(&targets, "cp311-cp311"));
-    assert!(containers_of(image).is_empty());
+    assert!(containers_of(&w).is_empty());
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
@@ -175,8 +175,9 @@ fn a_failing_target_in_a_container() {
     let project = broken_for_312(work.path());
     let out = work.path().join("wheelhouse");
     let json = work.path().join("report.json");
+    let w = work.path().join("w");
     let o = wheels(
-        &work.path().join("w"),
+        &w,
         &[
             "--image",
             image,
@@ -202,10 +203,10 @@ fn a_failing_target_in_a_container() {
     let targets = report(&json);
     assert_eq!(target(&targets, "cp312-cp312")["result"], "build");
     assert!(t.contains("deliberately broken for 3.12"), "{t}");
-    assert!(containers_of(image).is_empty(), "no container is left");
+    assert!(containers_of(&w).is_empty(), "no container is left");
 
     let o = wheels(
-        &work.path().join("w"),
+        &w,
         &[
             "--image",
             image,
@@ -224,7 +225,7 @@ fn a_failing_target_in_a_container() {
         .lines()
         .find(|l| l.contains("docker exec -it"))
         .unwrap_or_else(|| panic!("no line to enter the container:\n{t}"));
-    let kept = containers_of(image);
+    let kept = containers_of(&w);
     assert_eq!(kept.len(), 1, "{line}");
     Command::new("docker").args(["rm", "-f", &kept[0]]).output().unwrap();
 }
@@ -237,11 +238,12 @@ fn ctrl_c_removes_the_container() {
     let work = TempDir::new("docker-sigint");
     let out = work.path().join("wheelhouse");
     // The 2018 CI variables stand in for --image and --python.
+    let w = work.path().join("w");
     let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
         .args(["wheels", "--pull", "never", "-o", out.to_str().unwrap()])
         .env("DOCKER_IMAGE", image)
         .env("PY_VERSION", "cp311")
-        .env("XTASK_WHEELS_DIR", work.path().join("w"))
+        .env("XTASK_WHEELS_DIR", &w)
         .current_dir(repo_root())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -263,7 +265,7 @@ fn ctrl_c_removes_the_container() {
     assert!(!status.success(), "{t}");
     assert!(t.contains("interrupted"), "{t}");
     assert!(list_wheels(&out).is_empty());
-    assert!(containers_of(image).is_empty(), "the container was removed:\n{t}");
+    assert!(containers_of(&w).is_empty(), "the container was removed:\n{t}");
 }
 
 #[test]

@@ -13,6 +13,9 @@ use super::log;
 use super::runner::{Runner, CONTAINER_REPO, CONTAINER_WORK};
 use crate::config::Packages;
 
+/// The label every container carries: its value is the host work folder.
+pub const CONTAINER_LABEL: &str = "xtask.work";
+
 /// Pull attempts and the first back-off (doubled each time): registries' 5xx are routine.
 const PULL_ATTEMPTS: u32 = 4;
 const PULL_BACKOFF: Duration = Duration::from_secs(3);
@@ -143,7 +146,10 @@ impl Container {
         let work_mount = format!("{}:{CONTAINER_WORK}", work.display());
         let linux32: &[&str] = if is_i686(image) { &["linux32"] } else { &[] };
         let _ = cmd!(sh, "docker rm -f {name}").quiet().ignore_stdout().ignore_stderr().run();
-        cmd!(sh, "docker run -d --name {name} -v {repo_mount} -v {work_mount} {image} {linux32...} sleep infinity")
+        // The label names the work folder, so leftovers of a run can be found (and tests find
+        // their own containers among others).
+        let label = format!("{CONTAINER_LABEL}={}", work.display());
+        cmd!(sh, "docker run -d --name {name} --label {label} -v {repo_mount} -v {work_mount} {image} {linux32...} sleep infinity")
             .quiet()
             .ignore_stdout()
             .run()
