@@ -27,6 +27,10 @@ impl AsRef<[u8]> for Bytes {
 
 pub type Archive = zip::ZipArchive<Cursor<Bytes>>;
 
+/// The largest entry read (each reader thread holds one whole entry in memory): far above any
+/// real library (KLayout's largest is about 30 MB; CUDA libraries reach 2 GB).
+pub const MAX_ENTRY_SIZE: u64 = 4 << 30;
+
 /// One archive entry, as listed by the central directory.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -120,7 +124,7 @@ impl Wheel {
         let mut loads = vec![0u64; threads];
         for i in order {
             let t = (0..threads).min_by_key(|&t| loads[t]).unwrap_or(0);
-            loads[t] += files[i].size.max(1);
+            loads[t] = loads[t].saturating_add(files[i].size.max(1));
             buckets[t].push(i);
         }
         let shown = &self.path.display().to_string();
@@ -142,6 +146,14 @@ impl Wheel {
                                 .map_err(|e| anyhow!("{shown}: cannot read entry {}: {e}", entry.name))?;
                             zf.read_to_end(&mut buf)
                                 .map_err(|e| anyhow!("{shown}: entry {} is corrupt: {e}", entry.name))?;
+                            if buf.len() as u64 != entry.size {
+                                bail!(
+                                    "{shown}: entry {} is corrupt: it declares {} bytes and holds {}",
+                                    entry.name,
+                                    entry.size,
+                                    buf.len()
+                                );
+                            }
                             out.push((i, f(entry, &buf)));
                         }
                         Ok(out)
@@ -189,6 +201,13 @@ fn list_entries(archive: &mut Archive) -> Result<Vec<Entry>> {
         let raw = f.name_raw().to_vec();
         let name = String::from_utf8(raw).map_err(|_| anyhow!("entry #{index} has a name that is not UTF-8"))?;
         check_entry_name(&name)?;
+        if f.size() > MAX_ENTRY_SIZE {
+            bail!(
+                "entry {name:?} declares {} bytes, more than the {} this tool reads into memory",
+                f.size(),
+                MAX_ENTRY_SIZE
+            );
+        }
         let is_dir = name.ends_with('/');
         if !seen.insert(name.trim_end_matches('/').to_string()) {
             bail!("entry {name:?} appears twice");
