@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use crate::elf::{self, ElfInfo};
 use crate::loader::{self, Graph, RuntimeFolder, Tree};
-use crate::wheel::{self, record, Digest, RecordReport, Wheel};
+use crate::wheel::{self, Digest, RecordReport, Wheel};
 
 /// What one pass learned.
 pub struct Analysis {
@@ -31,10 +31,9 @@ impl Analysis {
     /// Reads a wheel already opened (from a file or from bytes in memory, as the fuzz
     /// targets under `xtask/fuzz/` do).
     pub fn from_wheel(wheel: Wheel) -> Result<Analysis> {
-        let scanned = wheel.scan(|entry, bytes| {
-            let digest = Digest { hash: record::hash_of(bytes), size: bytes.len() as u64 };
+        let scanned = wheel.scan(|entry, bytes, digest| {
             let info = elf::is_elf(bytes).then(|| elf::parse(bytes, &entry.name).map_err(|e| e.to_string()));
-            (digest, info)
+            (digest.clone(), info)
         })?;
         let mut digests = BTreeMap::new();
         let mut elf = BTreeMap::new();

@@ -69,11 +69,7 @@ fn timed(what: &str, cmd: &mut Command) -> Duration {
         .output()
         .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
     let took = start.elapsed();
-    assert!(
-        o.status.success(),
-        "{what} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert!(o.status.success(), "{what} failed: {}", String::from_utf8_lossy(&o.stderr));
     took
 }
 
@@ -84,20 +80,17 @@ fn median(v: &[Duration]) -> f64 {
 }
 
 fn min(v: &[Duration]) -> f64 {
-    v.iter()
-        .map(Duration::as_secs_f64)
-        .fold(f64::INFINITY, f64::min)
+    v.iter().map(Duration::as_secs_f64).fold(f64::INFINITY, f64::min)
 }
 
 /// Fails with a clear message when a tool the 2018 procedure needs is absent.
 fn require_tool(tool: &str) {
-    let ok = Command::new(tool)
-        .arg("-v")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "`{tool}` is not installed: the 2018 shell procedure needs zip and unzip (apt-get install -y zip unzip)");
+    let ok =
+        Command::new(tool).arg("-v").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "`{tool}` is not installed: the 2018 shell procedure needs zip and unzip (apt-get install -y zip unzip)"
+    );
 }
 
 /// The `.dist-info` folder of a wheel, from its file name (`klayout-0.30.12-...` ->
@@ -105,38 +98,19 @@ fn require_tool(tool: &str) {
 fn dist_info_of(whl: &Path) -> String {
     let name = whl.file_name().unwrap().to_str().unwrap();
     let mut parts = name.split('-');
-    format!(
-        "{}-{}.dist-info",
-        parts.next().unwrap(),
-        parts.next().unwrap()
-    )
+    format!("{}-{}.dist-info", parts.next().unwrap(), parts.next().unwrap())
 }
 
 fn check_healthy(whl: &Path, what: &str) {
-    let o = Command::new(xtask_bin())
-        .args(["check-wheel", whl.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{what} is not healthy:\n{}",
-        text(&o)
-    );
+    let o = Command::new(xtask_bin()).args(["check-wheel", whl.to_str().unwrap()]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{what} is not healthy:\n{}", text(&o));
 }
 
 fn print_table(rows: &[(&str, &[Duration])]) {
-    eprintln!(
-        "{:<34} {:>10} {:>10} {:>10}",
-        "", "median s", "min s", "max s"
-    );
+    eprintln!("{:<34} {:>10} {:>10} {:>10}", "", "median s", "min s", "max s");
     for (name, v) in rows {
         let max = v.iter().map(Duration::as_secs_f64).fold(0.0, f64::max);
-        eprintln!(
-            "{name:<34} {:>10.3} {:>10.3} {max:>10.3}",
-            median(v),
-            min(v)
-        );
+        eprintln!("{name:<34} {:>10.3} {:>10.3} {max:>10.3}", median(v), min(v));
     }
 }
 
@@ -186,10 +160,11 @@ fn bench_fix_wheel() {
         std::fs::remove_file(&dest).unwrap();
         cp_fsync.push(timed(
             "dd conv=fsync",
-            Command::new("dd")
-                .arg(format!("if={}", old.display()))
-                .arg(format!("of={}", dest.display()))
-                .args(["bs=4M", "conv=fsync", "status=none"]),
+            Command::new("dd").arg(format!("if={}", old.display())).arg(format!("of={}", dest.display())).args([
+                "bs=4M",
+                "conv=fsync",
+                "status=none",
+            ]),
         ));
         std::fs::remove_file(&dest).unwrap();
 
@@ -198,10 +173,7 @@ fn bench_fix_wheel() {
         std::fs::create_dir_all(&work).unwrap();
         let target = work.join(&name);
         std::fs::copy(&old, &target).unwrap();
-        xtask.push(timed(
-            "xtask fix-wheel",
-            Command::new(xtask_bin()).arg("fix-wheel").arg(&target),
-        ));
+        xtask.push(timed("xtask fix-wheel", Command::new(xtask_bin()).arg("fix-wheel").arg(&target)));
         if rep == 0 {
             check_healthy(&target, "fix-wheel's wheel");
         }
@@ -235,55 +207,34 @@ fn bench_check_wheel() {
     let auditwheel = &tools().auditwheel;
     let tag_of = |out: &[u8], pointer: &str| -> String {
         let v: serde_json::Value = serde_json::from_slice(out).expect("not JSON");
-        v.pointer(pointer)
-            .and_then(|t| t.as_str())
-            .unwrap_or_default()
-            .to_string()
+        v.pointer(pointer).and_then(|t| t.as_str()).unwrap_or_default().to_string()
     };
 
     let mut xtask = Vec::new();
     let mut ours = String::new();
     for _ in 0..FAST_REPS {
         let start = Instant::now();
-        let o = Command::new(xtask_bin())
-            .args(["check-wheel", "--json"])
-            .arg(&whl)
-            .output()
-            .unwrap();
+        let o = Command::new(xtask_bin()).args(["check-wheel", "--json"]).arg(&whl).output().unwrap();
         xtask.push(start.elapsed());
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
         ours = tag_of(&o.stdout, "/wheels/0/overall_tag");
     }
     // One run: it takes most of a minute.
     let start = Instant::now();
-    let o = Command::new(auditwheel)
-        .args(["show", "--json"])
-        .arg(&whl)
-        .output()
-        .unwrap();
+    let o = Command::new(auditwheel).args(["show", "--json"]).arg(&whl).output().unwrap();
     let aw = vec![start.elapsed()];
     assert!(o.status.success(), "{}", text(&o));
     let theirs = tag_of(&o.stdout, "/overall_tag");
-    assert_eq!(
-        ours, theirs,
-        "check-wheel and auditwheel show disagree on the tag"
-    );
+    assert_eq!(ours, theirs, "check-wheel and auditwheel show disagree on the tag");
 
     eprintln!();
-    print_table(&[
-        ("auditwheel show --json (1 run)", &aw),
-        ("xtask check-wheel --json", &xtask),
-    ]);
+    print_table(&[("auditwheel show --json (1 run)", &aw), ("xtask check-wheel --json", &xtask)]);
     let ratio = median(&aw) / median(&xtask);
     eprintln!();
     eprintln!("tag: {ours} (both agree)");
     eprintln!(
         "auditwheel / xtask = {ratio:.0}x  (goal >= {CHECK_GOAL}x: {})",
-        if ratio >= CHECK_GOAL {
-            "met"
-        } else {
-            "NOT met"
-        }
+        if ratio >= CHECK_GOAL { "met" } else { "NOT met" }
     );
 }
 
@@ -314,13 +265,9 @@ fn bench_fix_wheel_profile() {
     for rep in 0..REPS {
         time("01 read file", &mut || drop(std::fs::read(&old).unwrap()));
         let mut wheel: Option<Wheel> = None;
-        time("02 Wheel::open (read + central dir + RECORD)", &mut || {
-            wheel = Some(Wheel::open(&old).unwrap())
-        });
+        time("02 Wheel::open (read + central dir + RECORD)", &mut || wheel = Some(Wheel::open(&old).unwrap()));
         let wheel = wheel.unwrap();
-        time("03 scan: inflate only (all cores)", &mut || {
-            drop(wheel.scan(|_, b| b.len()).unwrap())
-        });
+        time("03 scan: inflate only (all cores)", &mut || drop(wheel.scan(|_, b, _| b.len()).unwrap()));
         // The same inflate on one core: the ratio to stage 03 is the parallel speed-up.
         time("03a inflate only, sequential (1 core)", &mut || {
             for e in wheel.files() {
@@ -329,17 +276,10 @@ fn bench_fix_wheel_profile() {
         });
         // The critical path: no split of one deflate stream, so one core inflates it all.
         let largest_name = wheel.files().max_by_key(|e| e.size).unwrap().name.clone();
-        time("03b inflate of the largest entry", &mut || {
-            drop(wheel.read_entry(&largest_name).unwrap())
-        });
+        time("03b inflate of the largest entry", &mut || drop(wheel.read_entry(&largest_name).unwrap()));
         let mut bufs: Vec<(String, Vec<u8>)> = Vec::new();
         time("04 scan: inflate + copy out", &mut || {
-            bufs = wheel
-                .scan(|e, b| (e.name.clone(), b.to_vec()))
-                .unwrap()
-                .into_iter()
-                .map(|(_, x)| x)
-                .collect()
+            bufs = wheel.scan(|e, b, _| (e.name.clone(), b.to_vec())).unwrap().into_iter().map(|(_, x)| x).collect()
         });
         if rep == 0 {
             unpacked_total = bufs.iter().map(|(_, b)| b.len() as u64).sum();
@@ -368,27 +308,18 @@ fn bench_fix_wheel_profile() {
         });
         drop(bufs);
         let mut analysis: Option<Analysis> = None;
-        time("09 Analysis::of (the whole pass)", &mut || {
-            analysis = Some(Analysis::of(&old).unwrap())
-        });
+        time("09 Analysis::of (the whole pass)", &mut || analysis = Some(Analysis::of(&old).unwrap()));
         let analysis = analysis.unwrap();
         let mut plan = None;
-        time("10 fix_wheel::plan (loader graph x2)", &mut || {
-            plan = Some(fix_wheel::plan(&analysis, &config).unwrap())
-        });
-        let Some(Plan::Move { renames, .. }) = plan else {
-            panic!("the old layout needs a move")
-        };
+        time("10 fix_wheel::plan (loader graph x2)", &mut || plan = Some(fix_wheel::plan(&analysis, &config).unwrap()));
+        let Some(Plan::Move { renames, .. }) = plan else { panic!("the old layout needs a move") };
         time("11 write_renamed into memory", &mut || {
             let mut out = std::io::Cursor::new(Vec::with_capacity(32 << 20));
             write::write_renamed(&analysis.wheel, &renames, &mut out).unwrap();
         });
         let dest = dir.path().join(format!("out-{rep}.whl"));
         time("12 atomic_write to disk (with fsync)", &mut || {
-            write::atomic_write(&dest, |w| {
-                write::write_renamed(&analysis.wheel, &renames, w)
-            })
-            .unwrap()
+            write::atomic_write(&dest, |w| write::write_renamed(&analysis.wheel, &renames, w)).unwrap()
         });
         std::fs::remove_file(&dest).unwrap();
         time("13 write to disk, no fsync", &mut || {
@@ -400,11 +331,7 @@ fn bench_fix_wheel_profile() {
         let target = dir.path().join(old.file_name().unwrap());
         std::fs::copy(&old, &target).unwrap();
         time("14 the binary: fix-wheel end to end", &mut || {
-            let o = Command::new(xtask_bin())
-                .arg("fix-wheel")
-                .arg(&target)
-                .output()
-                .unwrap();
+            let o = Command::new(xtask_bin()).arg("fix-wheel").arg(&target).output().unwrap();
             assert!(o.status.success(), "{}", text(&o));
         });
         std::fs::remove_file(&target).unwrap();

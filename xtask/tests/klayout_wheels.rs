@@ -19,8 +19,7 @@ use std::process::Output;
 
 use serde_json::Value;
 use support::{
-    bytes, klayout_wheel, old_layout_wheel, pyenv_python, pypi_wheel, text, tools, venv, xtask,
-    TempDir,
+    bytes, klayout_wheel, old_layout_wheel, pyenv_python, pypi_wheel, text, tools, venv, xtask, TempDir,
 };
 use xshell::{cmd, Shell};
 
@@ -56,12 +55,7 @@ fn wheel_0_30_2() -> PathBuf {
 }
 
 fn wheel_0_26_12() -> PathBuf {
-    pypi_wheel(
-        "klayout==0.26.12",
-        "3.7",
-        "manylinux1_x86_64",
-        Some("cp37m"),
-    )
+    pypi_wheel("klayout==0.26.12", "3.7", "manylinux1_x86_64", Some("cp37m"))
 }
 
 /// `check-wheel --json` on one wheel: the exit code and the wheel's report.
@@ -90,25 +84,14 @@ fn install_and_run(whl: &Path, script: &str, dir: &Path) -> Option<Output> {
     };
     let py = venv(&python, &dir.join("venv"));
     let sh = Shell::new().unwrap();
-    cmd!(
-        sh,
-        "{py} -m pip install --quiet --disable-pip-version-check --no-index --no-deps {whl}"
-    )
-    .quiet()
-    .run()
-    .unwrap();
+    cmd!(sh, "{py} -m pip install --quiet --disable-pip-version-check --no-index --no-deps {whl}")
+        .quiet()
+        .run()
+        .unwrap();
     let scratch = dir.join("scratch");
     std::fs::create_dir_all(&scratch).unwrap();
     // Run from the scratch folder so nothing in the working directory shadows the package.
-    Some(
-        std::process::Command::new(&py)
-            .arg("-c")
-            .arg(script)
-            .arg(&scratch)
-            .current_dir(&scratch)
-            .output()
-            .unwrap(),
-    )
+    Some(std::process::Command::new(&py).arg("-c").arg(script).arg(&scratch).current_dir(&scratch).output().unwrap())
 }
 
 #[test]
@@ -120,10 +103,7 @@ fn klayout_0_30_12_is_left_byte_identical() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("nothing to fix"), "{}", text(&o));
     assert!(bytes(&whl) == before, "fix-wheel changed a healthy wheel");
-    let names: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(names.len(), 1, "no stray files: {names:?}");
     // --check agrees: nothing would be applied.
     let o = xtask(&["fix-wheel", "--check", whl.to_str().unwrap()]);
@@ -140,71 +120,38 @@ fn klayout_0_30_12_is_healthy_with_auditwheels_tag() {
     assert_eq!(code, Some(0), "{report:#}");
     assert_eq!(report["overall_tag"], TAG_0_30_12, "{report:#}");
     assert_eq!(report["pure"], false);
-    assert!(
-        report["problems"].as_array().unwrap().is_empty(),
-        "{report:#}"
-    );
+    assert!(report["problems"].as_array().unwrap().is_empty(), "{report:#}");
 
     // The independent answer (45-75 s on this machine: done once, here).
     let sh = Shell::new().unwrap();
     let auditwheel = &tools().auditwheel;
-    let shown = cmd!(sh, "{auditwheel} show --json {whl}")
-        .quiet()
-        .read()
-        .unwrap();
-    let shown: Value = serde_json::from_str(&shown)
-        .unwrap_or_else(|e| panic!("auditwheel show --json: {e}:\n{shown}"));
-    let theirs = shown["overall_policy"]["name"]
-        .as_str()
-        .or_else(|| shown["overall_tag"].as_str());
-    assert_eq!(
-        theirs,
-        Some(TAG_0_30_12),
-        "auditwheel show says:\n{shown:#}"
-    );
+    let shown = cmd!(sh, "{auditwheel} show --json {whl}").quiet().read().unwrap();
+    let shown: Value = serde_json::from_str(&shown).unwrap_or_else(|e| panic!("auditwheel show --json: {e}:\n{shown}"));
+    let theirs = shown["overall_policy"]["name"].as_str().or_else(|| shown["overall_tag"].as_str());
+    assert_eq!(theirs, Some(TAG_0_30_12), "auditwheel show says:\n{shown:#}");
     assert_eq!(report["overall_tag"].as_str(), theirs);
 }
 
 #[test]
 fn klayout_0_30_2_manylinux2014_is_healthy_with_its_tag() {
     let whl = wheel_0_30_2();
-    assert!(
-        whl.to_string_lossy().contains("manylinux2014_x86_64"),
-        "{}",
-        whl.display()
-    );
+    assert!(whl.to_string_lossy().contains("manylinux2014_x86_64"), "{}", whl.display());
     let (code, report) = check_json(&whl);
     assert_eq!(code, Some(0), "{report:#}");
     assert_eq!(report["verdict"], "healthy", "{report:#}");
     assert_eq!(report["overall_tag"], TAG_0_30_2, "{report:#}");
-    let claimed: Vec<&str> = report["claimed_tags"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    assert!(
-        claimed.contains(&TAG_0_30_2) && claimed.contains(&"manylinux2014_x86_64"),
-        "{claimed:?}"
-    );
+    let claimed: Vec<&str> = report["claimed_tags"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(claimed.contains(&TAG_0_30_2) && claimed.contains(&"manylinux2014_x86_64"), "{claimed:?}");
 }
 
 #[test]
 fn klayout_0_26_12_cp37m_manylinux1_is_analysed() {
     let whl = wheel_0_26_12();
     let (code, report) = check_json(&whl);
-    assert!(
-        matches!(code, Some(0) | Some(1)),
-        "exit {code:?} (2 means unusable):\n{report:#}"
-    );
+    assert!(matches!(code, Some(0) | Some(1)), "exit {code:?} (2 means unusable):\n{report:#}");
     assert!(report.get("error").is_none(), "{report:#}");
     assert_ne!(report["verdict"], "unusable", "{report:#}");
-    assert!(
-        report["overall_tag"]
-            .as_str()
-            .is_some_and(|t| t.starts_with("manylinux_")),
-        "{report:#}"
-    );
+    assert!(report["overall_tag"].as_str().is_some_and(|t| t.starts_with("manylinux_")), "{report:#}");
     eprintln!(
         "klayout 0.26.12 cp37m: exit {code:?}, verdict {}, overall_tag {}, problems {}, limited_by {}",
         report["verdict"], report["overall_tag"], report["problems"], report["limited_by"]
@@ -222,24 +169,15 @@ fn klayout_old_layout_does_not_import_and_fix_wheel_repairs_it() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let t = text(&o);
     assert!(
-        t.contains(
-            "dbcore.cpython-311-x86_64-linux-gnu.so needs lib_db.cpython-311-x86_64-linux-gnu.so"
-        ) && t.contains("klayout/.libs"),
+        t.contains("dbcore.cpython-311-x86_64-linux-gnu.so needs lib_db.cpython-311-x86_64-linux-gnu.so")
+            && t.contains("klayout/.libs"),
         "check-wheel must name the misplaced libs:\n{t}"
     );
 
     // ... and pip installs it, but it does not import.
     if let Some(o) = install_and_run(&old, SMOKE_PY, &dir.path().join("broken")) {
-        assert!(
-            !o.status.success(),
-            "the old layout must not import:\n{}",
-            text(&o)
-        );
-        assert!(
-            text(&o).contains("cannot open shared object file"),
-            "{}",
-            text(&o)
-        );
+        assert!(!o.status.success(), "the old layout must not import:\n{}", text(&o));
+        assert!(text(&o).contains("cannot open shared object file"), "{}", text(&o));
     }
 
     // --check and --dry-run see the fix and change nothing.
@@ -256,20 +194,14 @@ fn klayout_old_layout_does_not_import_and_fix_wheel_repairs_it() {
         "{}",
         text(&o)
     );
-    assert!(
-        bytes(&whl) == before,
-        "--check / --dry-run changed the wheel"
-    );
+    assert!(bytes(&whl) == before, "--check / --dry-run changed the wheel");
 
     // The fix, in place.
     let o = xtask(&["fix-wheel", whl.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(bytes(&whl) != before, "fix-wheel did not change the wheel");
-    let names: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .filter(|n| n != "broken")
-        .collect();
+    let names: Vec<_> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n != "broken").collect();
     assert_eq!(names.len(), 1, "no stray files: {names:?}");
 
     // Healthy now, with the same tag, and RECORD verifies independently.
@@ -279,23 +211,10 @@ fn klayout_old_layout_does_not_import_and_fix_wheel_repairs_it() {
     let sh = Shell::new().unwrap();
     let python = &tools().python;
     let unpacked = dir.path().join("unpacked");
-    cmd!(sh, "{python} -m wheel unpack {whl} -d {unpacked}")
-        .quiet()
-        .ignore_stdout()
-        .run()
-        .unwrap();
-    let pkg = std::fs::read_dir(&unpacked)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    assert!(pkg
-        .join("klayout/.libs/lib_db.cpython-311-x86_64-linux-gnu.so")
-        .is_file());
-    assert!(pkg
-        .join("klayout/.libs/db_plugins/lib_gds2_dbpi.cpython-311-x86_64-linux-gnu.so")
-        .is_file());
+    cmd!(sh, "{python} -m wheel unpack {whl} -d {unpacked}").quiet().ignore_stdout().run().unwrap();
+    let pkg = std::fs::read_dir(&unpacked).unwrap().next().unwrap().unwrap().path();
+    assert!(pkg.join("klayout/.libs/lib_db.cpython-311-x86_64-linux-gnu.so").is_file());
+    assert!(pkg.join("klayout/.libs/db_plugins/lib_gds2_dbpi.cpython-311-x86_64-linux-gnu.so").is_file());
     assert!(!pkg.join("klayout/db_plugins").exists());
     std::fs::remove_dir_all(&unpacked).unwrap();
 
@@ -304,22 +223,11 @@ fn klayout_old_layout_does_not_import_and_fix_wheel_repairs_it() {
     let o = xtask(&["fix-wheel", whl.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("nothing to fix"), "{}", text(&o));
-    assert!(
-        bytes(&whl) == fixed,
-        "the second fix-wheel changed the wheel"
-    );
+    assert!(bytes(&whl) == fixed, "the second fix-wheel changed the wheel");
 
     // It imports in a fresh venv and reads back the GDS file it wrote.
     if let Some(o) = install_and_run(&whl, SMOKE_PY, &dir.path().join("fixed")) {
-        assert!(
-            o.status.success(),
-            "the fixed wheel must import and read GDS:\n{}",
-            text(&o)
-        );
-        assert!(
-            String::from_utf8_lossy(&o.stdout).contains("ok"),
-            "{}",
-            text(&o)
-        );
+        assert!(o.status.success(), "the fixed wheel must import and read GDS:\n{}", text(&o));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("ok"), "{}", text(&o));
     }
 }

