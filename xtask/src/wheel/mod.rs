@@ -32,9 +32,6 @@ pub type Archive = zip::ZipArchive<Cursor<Bytes>>;
 /// real library (KLayout's largest is about 30 MB; CUDA libraries reach 2 GB).
 pub const MAX_ENTRY_SIZE: u64 = 4 << 30;
 
-/// How much is inflated before it is hashed: small enough to stay in the core's cache.
-const INFLATE_CHUNK: usize = 256 << 10;
-
 /// One archive entry, as listed by the central directory.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -182,15 +179,13 @@ impl Wheel {
             .and_then(|s| Some(s..s.checked_add(usize::try_from(csize).ok()?)?))
             .and_then(|r| self.bytes.0.get(r));
         let mut sha = Sha256::new();
-        let mut check = crc32fast::Hasher::new();
         match (method, raw) {
             (zip::CompressionMethod::Stored, Some(raw)) => {
                 if raw.len() != size {
                     bail!("it declares {size} bytes and holds {}", raw.len());
                 }
                 sha.update(raw);
-                check.update(raw);
-                if check.finalize() != crc {
+                if libdeflater::crc32(raw) != crc {
                     bail!("its CRC does not match");
                 }
                 Ok((raw, Digest { hash: record::hash_digest(&sha.finalize()), size: entry.size }))
@@ -198,33 +193,21 @@ impl Wheel {
             (zip::CompressionMethod::Deflated, Some(raw)) => {
                 buf.clear();
                 buf.resize(size, 0);
-                let mut d = flate2::Decompress::new(false);
-                let mut done = 0;
-                loop {
-                    let end = (done + INFLATE_CHUNK).min(size);
-                    let consumed = d.total_in();
-                    let input = raw.get(consumed as usize..).unwrap_or_default();
-                    let status = d.decompress(input, &mut buf[done..end], flate2::FlushDecompress::None)?;
-                    let now = d.total_out() as usize;
-                    sha.update(&buf[done..now]);
-                    check.update(&buf[done..now]);
-                    let stuck = now == done && d.total_in() == consumed;
-                    done = now;
-                    // The end of the stream, or no progress: the output is full and more is
-                    // left (too large), or the input ran out (truncated). Sizes are checked below.
-                    if status == flate2::Status::StreamEnd || stuck {
-                        if stuck && done == size && d.total_in() < raw.len() as u64 {
-                            bail!("it holds more than the {size} bytes it declares");
-                        }
-                        break;
+                let mut d = libdeflater::Decompressor::new();
+                let n = match d.deflate_decompress(raw, buf) {
+                    Ok(n) => n,
+                    Err(libdeflater::DecompressionError::InsufficientSpace) => {
+                        bail!("it holds more than the {size} bytes it declares")
                     }
+                    Err(e) => bail!("{e}"),
+                };
+                if n != size {
+                    bail!("it declares {size} bytes and holds {n}");
                 }
-                if done != size {
-                    bail!("it declares {size} bytes and holds {done}");
-                }
-                if check.finalize() != crc {
+                if libdeflater::crc32(buf) != crc {
                     bail!("its CRC does not match");
                 }
+                sha.update(&buf[..]);
                 Ok((&buf[..], Digest { hash: record::hash_digest(&sha.finalize()), size: entry.size }))
             }
             _ => {
