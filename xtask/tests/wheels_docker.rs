@@ -5,12 +5,12 @@
 mod support;
 
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use serde_json::Value;
-use support::{list_wheels, repo_root, target_dir, text, TempDir};
+use support::{broken_for_312, list_wheels, repo_root, report, target, target_dir, text, walk, TempDir};
 
 /// The stand-in image, built once (cached by its inputs); None when no engine answers.
 fn image() -> Option<&'static str> {
@@ -42,15 +42,6 @@ fn wheels(work: &Path, args: &[&str]) -> Output {
         .current_dir(repo_root())
         .output()
         .unwrap()
-}
-
-fn report(path: &Path) -> Vec<Value> {
-    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    doc["targets"].as_array().unwrap().clone()
-}
-
-fn target<'a>(targets: &'a [Value], tag: &str) -> &'a Value {
-    targets.iter().find(|t| t["interpreter"] == tag).unwrap_or_else(|| panic!("no {tag} in {targets:?}"))
 }
 
 /// The containers a run with work folder `work` started, running or not.
@@ -121,48 +112,6 @@ fn two_interpreters_in_the_standin_image() {
     let targets = report(&json);
     assert!(hits(target(&targets, "cp311-cp311")) >= 10, "{}", target(&targets, "cp311-cp311"));
     assert!(containers_of(&w).is_empty());
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir(dir) else { return out };
-    for e in rd.flatten() {
-        let p = e.path();
-        out.push(p.clone());
-        if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-            out.extend(walk(&p));
-        }
-    }
-    out
-}
-
-fn broken_for_312(dir: &Path) -> PathBuf {
-    let project = dir.join("minilayout");
-    copy_dir(&repo_root().join("testdata/minilayout"), &project);
-    let unit = project.join("src/pymod/tlcore.cc");
-    let code = std::fs::read_to_string(&unit).unwrap();
-    std::fs::write(
-        &unit,
-        format!("{code}\n#if PY_VERSION_HEX >= 0x030C0000\n#error deliberately broken for 3.12\n#endif\n"),
-    )
-    .unwrap();
-    project
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let name = e.file_name();
-        if name == "build" || name.to_string_lossy().ends_with(".egg-info") {
-            continue;
-        }
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &to.join(&name));
-        } else {
-            std::fs::copy(e.path(), to.join(&name)).unwrap();
-        }
-    }
 }
 
 /// One target fails to build: the other's wheel still lands, the summary names the step,

@@ -3,11 +3,10 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-use serde_json::Value;
-use support::{list_wheels, repo_root, text, TempDir};
+use support::{broken_for_312, list_wheels, repo_root, report, target, text, walk, TempDir};
 
 /// Runs `cargo xtask wheels --host` with its work folder (runs, cache, venvs) in `work`.
 fn wheels(work: &Path, args: &[&str]) -> Output {
@@ -19,15 +18,6 @@ fn wheels(work: &Path, args: &[&str]) -> Output {
         .current_dir(repo_root())
         .output()
         .unwrap()
-}
-
-fn report(path: &Path) -> Vec<Value> {
-    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    doc["targets"].as_array().unwrap().clone()
-}
-
-fn target<'a>(targets: &'a [Value], tag: &str) -> &'a Value {
-    targets.iter().find(|t| t["interpreter"] == tag).unwrap_or_else(|| panic!("no {tag} in {targets:?}"))
 }
 
 /// The miniature's translation units that include Python.h (the extension modules); the
@@ -48,19 +38,6 @@ fn python_free_units() -> u64 {
     }
     assert!(all > with_python && with_python > 0, "the miniature has {all} units, {with_python} with Python.h");
     all - with_python
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 /// Two interpreters of different flag groups (3.11 injects -fwrapv, 3.12 -fno-strict-overflow)
@@ -117,37 +94,6 @@ fn two_interpreters_cold_cache_then_reproducible() {
     let before = landed.iter().find(|w| w.to_string_lossy().contains("cp311")).unwrap();
     assert_eq!(again[0].file_name(), before.file_name());
     assert!(support::bytes(&again[0]) == support::bytes(before), "two runs of one commit differ");
-}
-
-/// A copy of the miniature that fails to compile on Python 3.12 only.
-fn broken_for_312(dir: &Path) -> PathBuf {
-    let project = dir.join("minilayout");
-    copy_dir(&repo_root().join("testdata/minilayout"), &project);
-    let unit = project.join("src/pymod/tlcore.cc");
-    let code = std::fs::read_to_string(&unit).unwrap();
-    // At the end, where Python.h is included already.
-    std::fs::write(
-        &unit,
-        format!("{code}\n#if PY_VERSION_HEX >= 0x030C0000\n#error deliberately broken for 3.12\n#endif\n"),
-    )
-    .unwrap();
-    project
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let name = e.file_name();
-        if name == "build" || name.to_string_lossy().ends_with(".egg-info") {
-            continue;
-        }
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &to.join(&name));
-        } else {
-            std::fs::copy(e.path(), to.join(&name)).unwrap();
-        }
-    }
 }
 
 /// One target fails to compile, another lacks venv: the third still lands its wheel, the

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::OnceLock;
 
+use serde_json::Value;
 use xshell::{cmd, Shell};
 use xtask::tools::{self, Tools};
 
@@ -248,4 +249,59 @@ pub fn old_layout_wheel(source: &Path) -> PathBuf {
     std::fs::rename(&packed, staged.join(&source_name)).unwrap();
     std::fs::rename(&staged, &cache).unwrap();
     cache.join(source_name)
+}
+
+// The pipeline tests' shared pieces.
+
+pub fn report(path: &Path) -> Vec<Value> {
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    doc["targets"].as_array().unwrap().clone()
+}
+
+pub fn target<'a>(targets: &'a [Value], tag: &str) -> &'a Value {
+    targets.iter().find(|t| t["interpreter"] == tag).unwrap_or_else(|| panic!("no {tag} in {targets:?}"))
+}
+
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name();
+        if name == "build" || name.to_string_lossy().ends_with(".egg-info") {
+            continue;
+        }
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &to.join(&name));
+        } else {
+            std::fs::copy(e.path(), to.join(&name)).unwrap();
+        }
+    }
+}
+
+/// A copy of the miniature that fails to compile on Python 3.12 only.
+pub fn broken_for_312(dir: &Path) -> PathBuf {
+    let project = dir.join("minilayout");
+    copy_dir(&repo_root().join("testdata/minilayout"), &project);
+    let unit = project.join("src/pymod/tlcore.cc");
+    let code = std::fs::read_to_string(&unit).unwrap();
+    // At the end, where Python.h is included already.
+    std::fs::write(
+        &unit,
+        format!("{code}\n#if PY_VERSION_HEX >= 0x030C0000\n#error deliberately broken for 3.12\n#endif\n"),
+    )
+    .unwrap();
+    project
 }
