@@ -287,7 +287,9 @@ fn cibw_steps(log: &str) -> Vec<(String, f64)> {
     let mut steps = Vec::new();
     let mut current: Option<String> = None;
     for line in log.lines() {
-        if !line.starts_with(' ') && line.ends_with("...") && !line.starts_with('+') {
+        let step_line =
+            line.ends_with("...") && line.starts_with(|c: char| c.is_ascii_uppercase()) && !line.starts_with("info:");
+        if step_line {
             let name = line.trim_end_matches("...");
             // "Starting container image <image>" -> "Starting container image"
             let name = if name.starts_with("Starting container") { "Starting container image" } else { name };
@@ -300,8 +302,10 @@ fn cibw_steps(log: &str) -> Vec<(String, f64)> {
             .or_else(|| l.strip_prefix("✕ "))
             .and_then(|rest| rest.strip_suffix('s'))
             .and_then(|s| s.parse::<f64>().ok());
-        if let (Some(secs), Some(name)) = (secs, current.take()) {
-            add_step(&mut steps, &name, secs);
+        if let Some(secs) = secs {
+            if let Some(name) = current.take() {
+                add_step(&mut steps, &name, secs);
+            }
         }
     }
     steps
@@ -379,4 +383,33 @@ fn bench_docker_vs_cibuildwheel() {
     print_steps("cibuildwheel cold", &c_cold);
     print_steps("cibuildwheel warm", &c_warm);
     eprintln!("(logs: {} with XTASK_KEEP_TEST_TMP=1)", d.display());
+}
+
+/// The step times are read from cibuildwheel's log as it prints it (a plain test, not ignored:
+/// it needs no engine).
+#[test]
+fn cibw_step_times_are_read_from_its_log() {
+    let log = "Starting container image xtask-standin-cibw:abc...\n\
+info: This container will host the build for cp311-manylinux_x86_64...\n\
+    + /bin/true\n\
+                                                                       \u{2713} 0.59s\n\
+Building wheel...\n\
+\n\
+    + rm -rf /tmp/cibuildwheel/built_wheel\n\
+Building wheels for collected packages: minilayout\n\
+                                                                      \u{2713} 15.01s\n\
+Testing wheel...\n\
+....\n\
+OK\n\
+                                                                       \u{2713} 6.31s\n\
+\u{2713} cp311-manylinux_x86_64 finished in 23 seconds\n\
+Building wheel...\n\
+                                                                      \u{2713} 1.00s\n";
+    let steps = cibw_steps(log);
+    let want = [("Starting container image", 0.59), ("Building wheel", 16.01), ("Testing wheel", 6.31)];
+    assert_eq!(steps.len(), want.len(), "{steps:?}");
+    for ((name, secs), (want_name, want_secs)) in steps.iter().zip(want) {
+        assert_eq!(name, want_name);
+        assert!((secs - want_secs).abs() < 1e-9, "{name}: {secs}");
+    }
 }
