@@ -53,3 +53,8 @@ Box Box::from_string (const std::string &s)
 }
 
 }
+
+//  Instantiates the template-heavy report helpers, as KLayout's units instantiate its
+//  containers and stream formatting: a compile cost per unit closer to KLayout's.
+#include "tl_report.h"
+TL_UNIT_REPORT(db_box_report, int, double)

@@ -85,3 +85,8 @@ std::vector<std::string> plugin_errors ()
 }
 
 }
+
+//  Instantiates the template-heavy report helpers, as KLayout's units instantiate its
+//  containers and stream formatting: a compile cost per unit closer to KLayout's.
+#include "tl_report.h"
+TL_UNIT_REPORT(db_plugins_report, std::string, long)

@@ -63,3 +63,8 @@ std::string read_stream (const std::string &path)
 }
 
 }
+
+//  Instantiates the template-heavy report helpers, as KLayout's units instantiate its
+//  containers and stream formatting: a compile cost per unit closer to KLayout's.
+#include "tl_report.h"
+TL_UNIT_REPORT(db_stream_report, std::string, unsigned)

@@ -30,3 +30,8 @@ long long Database::total_area (const std::string &category) const
 }
 
 }
+
+//  Instantiates the template-heavy report helpers, as KLayout's units instantiate its
+//  containers and stream formatting: a compile cost per unit closer to KLayout's.
+#include "tl_report.h"
+TL_UNIT_REPORT(rdb_database_report, unsigned, double)

@@ -73,3 +73,8 @@ Database Database::load (const std::string &path)
 }
 
 }
+
+//  Instantiates the template-heavy report helpers, as KLayout's units instantiate its
+//  containers and stream formatting: a compile cost per unit closer to KLayout's.
+#include "tl_report.h"
+TL_UNIT_REPORT(rdb_io_report, long, int)

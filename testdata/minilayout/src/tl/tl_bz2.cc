@@ -58,3 +58,8 @@ std::string bz2_version ()
 }
 
 }
+
+//  Instantiates the template-heavy report helpers, as KLayout's units instantiate its
+//  containers and stream formatting: a compile cost per unit closer to KLayout's.
+#include "tl_report.h"
+TL_UNIT_REPORT(tl_bz2_report, std::string, double)

@@ -59,3 +59,8 @@ bool ends_with (const std::string &s, const std::string &suffix)
 }
 
 }
+
+//  Instantiates the template-heavy report helpers, as KLayout's units instantiate its
+//  containers and stream formatting: a compile cost per unit closer to KLayout's.
+#include "tl_report.h"
+TL_UNIT_REPORT(tl_string_report, std::string, int)

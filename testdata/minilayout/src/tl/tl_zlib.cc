@@ -25,3 +25,8 @@ std::string zlib_version_string ()
 }
 
 }
+
+//  Instantiates the template-heavy report helpers, as KLayout's units instantiate its
+//  containers and stream formatting: a compile cost per unit closer to KLayout's.
+#include "tl_report.h"
+TL_UNIT_REPORT(tl_zlib_report, long, double)

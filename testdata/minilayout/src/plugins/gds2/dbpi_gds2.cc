@@ -146,3 +146,8 @@ struct Registrar
 Registrar s_registrar;
 
 }
+
+//  Instantiates the template-heavy report helpers, as KLayout's units instantiate its
+//  containers and stream formatting: a compile cost per unit closer to KLayout's.
+#include "tl_report.h"
+TL_UNIT_REPORT(dbpi_gds2_report, short, double)
