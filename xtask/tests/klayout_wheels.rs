@@ -18,9 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use serde_json::Value;
-use support::{
-    bytes, klayout_wheel, old_layout_wheel, pyenv_python, pypi_wheel, text, tools, venv, xtask, TempDir,
-};
+use support::{bytes, klayout_wheel, old_layout_wheel, pyenv_python, pypi_wheel, text, tools, venv, xtask, TempDir};
 use xshell::{cmd, Shell};
 
 /// The tag KLayout 0.30.12 cp311 earns: libgssapi_krb5 (grafted) needs GLIBC_2.27.

@@ -238,4 +238,11 @@ fn unreachable_engine_and_bad_names_are_clear_errors() {
     let o = wheels(work.path(), &["--image", "xtask-no-such-image:1", "--pull", "never", "--all"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("--pull never"), "{}", text(&o));
+    // A registry that does not answer: the pull is tried 4 times, with back-off, then the
+    // image's row fails and the run goes on to the end.
+    let o = wheels(work.path(), &["--image", "127.0.0.1:9/xtask/nothing:1", "--pull", "always", "--all"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert_eq!(t.matches("docker pull 127.0.0.1:9/xtask/nothing:1 (attempt").count(), 4, "{t}");
+    assert!(t.contains("cannot pull 127.0.0.1:9/xtask/nothing:1 after 4 attempts"), "{t}");
 }

@@ -136,6 +136,44 @@ fn a_failing_target_costs_no_other_its_wheel() {
     assert!(t.contains("FAILED: build"), "{t}");
 }
 
+/// Without canonical flags the same wheels pass the same tests, the cache misses across the
+/// two flag groups, and the run says why in a hint.
+#[test]
+fn without_canonical_flags_the_tests_pass_and_a_hint_names_the_flags() {
+    let work = TempDir::new("wheels-plain");
+    let out = work.path().join("wheelhouse");
+    let json = work.path().join("report.json");
+    let o = wheels(
+        &work.path().join("w"),
+        &[
+            "--python",
+            "cp311",
+            "--python",
+            "cp312",
+            "--no-canonical-flags",
+            "-o",
+            out.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert_eq!(list_wheels(&out).len(), 2);
+    let targets = report(&json);
+    for tag in ["cp311-cp311", "cp312-cp312"] {
+        assert_eq!(target(&targets, tag)["result"], "ok");
+    }
+    let second = &target(&targets, "cp312-cp312")["cache"];
+    assert_eq!(second["direct_hits"].as_u64().unwrap() + second["preprocessed_hits"].as_u64().unwrap(), 0, "{second}");
+    let hint =
+        t.lines().find(|l| l.starts_with("hint: cp312-cp312: 0% hits")).unwrap_or_else(|| panic!("no hint:\n{t}"));
+    assert!(
+        hint.contains("-fno-strict-overflow") && hint.contains("-fwrapv") && hint.contains("canonical flags are off"),
+        "{hint}"
+    );
+}
+
 #[test]
 fn bad_input_gives_clear_errors() {
     let work = TempDir::new("wheels-bad");
