@@ -55,7 +55,13 @@ pub fn target_dir() -> PathBuf {
 /// Where runs, logs, build venvs and compile caches live: `target/xtask-wheels`, or
 /// `XTASK_WHEELS_DIR` (the tests use it to start from a cold cache).
 pub fn work_root() -> PathBuf {
-    std::env::var_os("XTASK_WHEELS_DIR").map(PathBuf::from).unwrap_or_else(|| target_dir().join("xtask-wheels"))
+    let root =
+        std::env::var_os("XTASK_WHEELS_DIR").map(PathBuf::from).unwrap_or_else(|| target_dir().join("xtask-wheels"));
+    // Commands run in the targets' own folders: a relative root would point elsewhere there.
+    match std::env::current_dir() {
+        Ok(cwd) if root.is_relative() => cwd.join(root),
+        _ => root,
+    }
 }
 
 /// What every target of a run shares.
