@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::analysis::Analysis;
 use crate::config::{glob_match, Config};
-use crate::loader::{self, base, parent};
+use crate::loader::{self, parent};
 use crate::wheel::write;
 
 /// How fix-wheel runs.
@@ -182,10 +182,8 @@ fn print_plan(analysis: &Analysis, renames: &BTreeMap<String, String>) {
 
 /// With `-o DIR`, a wheel that needs nothing is copied there as it is, so DIR holds every wheel.
 fn copy_into(path: &Path, dir: &Path) -> Result<()> {
-    let dest = dir.join(base(&path.to_string_lossy()));
-    if dest != path {
-        let bytes = std::fs::read(path)?;
-        write::atomic_write(&dest, |w| Ok(std::io::Write::write_all(w, &bytes)?))?;
+    if path.parent() != Some(dir) {
+        crate::wheels::steps::land_wheel(path, dir)?;
     }
     Ok(())
 }
