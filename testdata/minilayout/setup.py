@@ -45,27 +45,11 @@ class MiniExtension(Extension):
         self.is_library = is_library
 
 
-def _is_foreign_rpath(arg):
-    """True for "-Wl,-rpath,/abs/path" (and -R) options: those point outside the wheel."""
-    for prefix in ("-Wl,-rpath,", "-Wl,-rpath=", "-Wl,-R"):
-        if arg.startswith(prefix):
-            paths = arg[len(prefix):].split(":")
-            return all(os.path.isabs(p) for p in paths)
-    return False
-
-
 class minilayout_build_ext(build_ext):
 
-    def build_extensions(self):
-        # Interpreters built with --enable-shared (pyenv) put
-        # "-Wl,-rpath,<prefix>/lib" into LDSHARED/LDCXXSHARED: that would end
-        # up in every library's RPATH. Drop it unless the user set the
-        # variable in the environment (which is then taken as is).
-        for attr, env in (("linker_so", "LDSHARED"), ("linker_so_cxx", "LDCXXSHARED")):
-            cmd = getattr(self.compiler, attr, None)
-            if cmd and env not in os.environ:
-                setattr(self.compiler, attr, [a for a in cmd if not _is_foreign_rpath(a)])
-        build_ext.build_extensions(self)
+    # Like KLayout's, this build links with the interpreter's LDSHARED as it is: with a
+    # pyenv interpreter that carries "-Wl,-rpath,<prefix>/lib", which the xtask's build
+    # step drops (xtask/src/wheels/link.rs), not this file.
 
     def get_export_symbols(self, ext):
         if getattr(ext, "is_library", False):

@@ -74,6 +74,15 @@ fn two_interpreters_cold_cache_then_reproducible() {
     }
     let log = std::fs::read_to_string(target(&targets, "cp312-cp312")["log"].as_str().unwrap()).unwrap();
     assert!(log.contains("import_db.py") && log.contains("OK"), "the tests ran and passed:\n{log}");
+    // pyenv's interpreters link with "-Wl,-rpath,<prefix>/lib" and the miniature, like KLayout,
+    // does not strip it: the build step's own wheel (before auditwheel, which cleans only the
+    // files it grafts for) carries no search path outside the package (wheels/link.rs).
+    for tag in ["cp311-cp311", "cp312-cp312"] {
+        let built = list_wheels(&work.path().join(format!("w/runs/host-{tag}/dist")));
+        let a = xtask::analysis::Analysis::of(&built[0]).unwrap();
+        let outside = a.graph(&[]).outside;
+        assert!(a.elf.len() == 7 && outside.is_empty(), "{tag}: {outside:?}");
+    }
 
     let first = &target(&targets, "cp311-cp311")["cache"];
     let second = &target(&targets, "cp312-cp312")["cache"];

@@ -37,7 +37,8 @@ def has(m):
 cv = sysconfig.get_config_var
 print(json.dumps({"tag": tag, "version": "%d.%d.%d" % (v[0], v[1], v[2]), "executable": sys.executable,
                   "pip": has("pip"), "venv": has("venv") and has("ensurepip"),
-                  "cc": cv("CC") or "gcc", "cxx": cv("CXX") or "g++", "cflags": cv("CFLAGS") or ""}))
+                  "cc": cv("CC") or "gcc", "cxx": cv("CXX") or "g++", "cflags": cv("CFLAGS") or "",
+                  "ldshared": cv("LDSHARED") or "", "ldcxxshared": cv("LDCXXSHARED") or ""}))
 "#;
 
 /// One interpreter.
@@ -55,6 +56,11 @@ pub struct Interpreter {
     pub cc: String,
     pub cxx: String,
     pub cflags: String,
+    /// The link lines setuptools uses (see link.rs for what the build does with them).
+    #[serde(default)]
+    pub ldshared: String,
+    #[serde(default)]
+    pub ldcxxshared: String,
 }
 
 impl Interpreter {
@@ -222,6 +228,8 @@ mod tests {
             cc: "gcc".into(),
             cxx: "g++".into(),
             cflags: String::new(),
+            ldshared: String::new(),
+            ldcxxshared: String::new(),
         }
     }
 

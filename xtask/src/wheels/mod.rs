@@ -5,6 +5,7 @@
 pub mod compile_cache;
 pub mod docker;
 pub mod interpreters;
+pub mod link;
 pub mod log;
 pub mod runner;
 pub mod steps;

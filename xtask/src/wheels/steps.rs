@@ -8,6 +8,7 @@ use xshell::Shell;
 
 use super::compile_cache::Cache;
 use super::interpreters::Interpreter;
+use super::link;
 use super::log::Log;
 use super::runner::Runner;
 use crate::analysis::Analysis;
@@ -138,7 +139,12 @@ pub fn build_wheel(ctx: &Ctx, log: &mut Log, src: &Path) -> Result<PathBuf> {
     if let Some(t) = &ctx.source_date_epoch {
         env.push(("SOURCE_DATE_EPOCH".into(), t.clone()));
     }
-    env.extend(ctx.config.project.build_env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let own = &ctx.config.project.build_env;
+    if !own.contains_key("LDSHARED") && !own.contains_key("LDCXXSHARED") {
+        let wrapper = env.iter().find(|(k, _)| k == "CC").map(|(_, v)| v.clone()).unwrap_or_default();
+        env.extend(link::build_env(&ctx.interp.ldshared, &ctx.interp.ldcxxshared, &ctx.interp.cc, &wrapper));
+    }
+    env.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
     log.run("the build", ctx.runner.cmd(ctx.sh, &ctx.venv_python(&ctx.build_venv), &args, src, &env))?;
     single_wheel(&dist)
 }
