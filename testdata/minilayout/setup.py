@@ -155,6 +155,9 @@ setup(
     description="A miniature of KLayout's Python module build (test data for the wheel tool)",
     license="MIT",
     packages=["minilayout"],
+    # As KLayout's setup.py does with its py.typed: a data file whose target folder has the
+    # package's name. A real install puts it in <prefix>/minilayout/, beside site-packages.
+    data_files=[("minilayout", ["minilayout/py.typed"])],
     # build order matters: a library is linked by the ones after it
     ext_modules=[lib_tl, lib_db, lib_rdb, lib_gds2_dbpi, tlcore, dbcore, rdbcore],
     cmdclass={"build_ext": minilayout_build_ext},

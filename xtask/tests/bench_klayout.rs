@@ -7,6 +7,10 @@
 //! documented alternative config xtask/klayout.toml: cp311 from a cold compile cache, then
 //! cp312 (another flag group), then cp311 again with a warm cache. The figures are read off
 //! the summaries' step times and ccache's counters.
+//!
+//! The same in the stand-in container, for one interpreter (about another hour, cold):
+//!
+//!     cargo test -p xtask --release --test bench_klayout -- --ignored --nocapture in_the_container
 
 mod support;
 
@@ -19,8 +23,15 @@ use support::{repo_root, target, target_dir, text};
 const VERSION: &str = "0.30.12";
 
 fn wheels(work: &Path, project: &Path, pythons: &[&str], json: &Path) -> Vec<Value> {
+    wheels_on(&["--host"], work, project, pythons, json)
+}
+
+/// `cargo xtask --config xtask/klayout.toml wheels <runner> --project ...`, which must pass.
+fn wheels_on(runner: &[&str], work: &Path, project: &Path, pythons: &[&str], json: &Path) -> Vec<Value> {
     let out = work.join("wheelhouse");
-    let mut args = vec!["--config", "xtask/klayout.toml", "wheels", "--host", "--project", project.to_str().unwrap()];
+    let mut args = vec!["--config", "xtask/klayout.toml", "wheels"];
+    args.extend(runner);
+    args.extend(["--project", project.to_str().unwrap()]);
     for p in pythons {
         args.extend(["--python", p]);
     }
@@ -45,24 +56,30 @@ fn cache(t: &Value) -> String {
     format!("{hits}/{}", hits + c["misses"].as_u64().unwrap())
 }
 
-#[test]
-#[ignore]
-fn bench_klayout_cold_other_interpreter_warm() {
-    let work = target_dir().join("bench-klayout");
+/// KLayout's sdist from PyPI, unpacked under `work` (once).
+fn sdist(work: &Path) -> std::path::PathBuf {
     let project = work.join(format!("klayout-{VERSION}"));
     if !project.join("setup.py").exists() {
-        std::fs::create_dir_all(&work).unwrap();
+        std::fs::create_dir_all(work).unwrap();
         let python = &support::tools().python;
         let spec = format!("klayout=={VERSION}");
         let o = Command::new(python)
             .args(["-m", "pip", "download", "--no-deps", "--no-binary", ":all:", &spec, "-d"])
-            .arg(&work)
+            .arg(work)
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", text(&o));
         let tarball = work.join(format!("klayout-{VERSION}.tar.gz"));
-        assert!(Command::new("tar").arg("-C").arg(&work).arg("-xzf").arg(&tarball).status().unwrap().success());
+        assert!(Command::new("tar").arg("-C").arg(work).arg("-xzf").arg(&tarball).status().unwrap().success());
     }
+    project
+}
+
+#[test]
+#[ignore]
+fn bench_klayout_cold_other_interpreter_warm() {
+    let work = target_dir().join("bench-klayout");
+    let project = sdist(&work);
     let _ = std::fs::remove_dir_all(work.join("xtask"));
     let cold = wheels(&work, &project, &["cp311", "cp312"], &work.join("cold.json"));
     let warm = wheels(&work, &project, &["cp311"], &work.join("warm.json"));
@@ -83,5 +100,40 @@ fn bench_klayout_cold_other_interpreter_warm() {
         build(c),
         cache(c),
         build(c) / build(a)
+    );
+}
+
+/// The docker path holds for a project of this size: KLayout for cp312 in the stand-in image
+/// (Debian's packages installed into the container by the config's `[docker.packages]`), a
+/// cold compile cache of its own, repaired, checked and smoke-tested inside the container.
+#[test]
+#[ignore]
+fn in_the_container() {
+    let work = target_dir().join("bench-klayout");
+    let project = sdist(&work);
+    let sh = xshell::Shell::new().unwrap();
+    let image = xtask::standin::ensure_image(&sh, &target_dir(), &xtask::standin::Options::default()).unwrap();
+    let dir = work.join("docker");
+    let _ = std::fs::remove_dir_all(dir.join("xtask"));
+    let json = dir.join("report.json");
+    let targets = wheels_on(&["--image", &image, "--pull", "never"], &dir, &project, &["cp312"], &json);
+    let t = &targets[0];
+    assert_eq!(t["result"], "ok", "{t}");
+    let landed = support::list_wheels(&dir.join("wheelhouse"));
+    assert_eq!(landed.len(), 1, "{landed:?}");
+    let config = repo_root().join("xtask/klayout.toml");
+    let c = support::xtask(&["--config", config.to_str().unwrap(), "check-wheel", landed[0].to_str().unwrap()]);
+    assert!(c.status.success(), "{}", text(&c));
+    let log = std::fs::read_to_string(t["log"].as_str().unwrap()).unwrap();
+    assert!(
+        log.contains("smoke.py") && log.contains("Ran 4 tests") && log.contains("\nOK"),
+        "the smoke test ran:\n{log}"
+    );
+    println!(
+        "\nKLayout {VERSION} in {image}, cp312 cold: build {:.1} s, cache {}, total {:.1} s, {}",
+        build(t),
+        cache(t),
+        t["seconds"].as_f64().unwrap_or_default(),
+        t["tag"].as_str().unwrap_or_default()
     );
 }

@@ -74,6 +74,9 @@ fn two_interpreters_cold_cache_then_reproducible() {
     }
     let log = std::fs::read_to_string(target(&targets, "cp312-cp312")["log"].as_str().unwrap()).unwrap();
     assert!(log.contains("import_db.py") && log.contains("OK"), "the tests ran and passed:\n{log}");
+    // The test venv holds the wheel as an install would, its data file included.
+    assert!(!log.contains("already exists"), "pip left part of the wheel out:\n{log}");
+    assert!(work.path().join("w/runs/host-cp312-cp312/testenv/minilayout/py.typed").exists());
     // pyenv's interpreters link with "-Wl,-rpath,<prefix>/lib" and the miniature, like KLayout,
     // does not strip it: the build step's own wheel (before auditwheel, which cleans only the
     // files it grafts for) carries no search path outside the package (wheels/link.rs).
