@@ -328,12 +328,14 @@ fn version_at_least(v: &str, min: &[u32]) -> bool {
     parts.as_slice() >= min
 }
 
-/// SOURCE_DATE_EPOCH: the user's, else the last commit's time of the project (or None).
+/// SOURCE_DATE_EPOCH: the user's, else the time of the last commit that touched the project
+/// folder (None for a folder git does not track, such as an unpacked sdist that happens to lie
+/// inside another repository's ignored `target/`).
 fn source_date_epoch(sh: &Shell, project: &Path) -> Option<String> {
     if let Ok(v) = std::env::var("SOURCE_DATE_EPOCH") {
         return Some(v);
     }
-    cmd!(sh, "git -C {project} log -1 --format=%ct")
+    cmd!(sh, "git -C {project} log -1 --format=%ct -- .")
         .quiet()
         .ignore_stderr()
         .read()
@@ -348,5 +350,33 @@ mod tests {
     fn versions() {
         assert!(super::version_at_least("0.17.2", &[0, 14, 5]));
         assert!(!super::version_at_least("0.14.3", &[0, 14, 5]));
+    }
+
+    /// A tracked project folder gets its last commit's time; an untracked folder inside the
+    /// same repository (an unpacked sdist under target/) gets none.
+    #[test]
+    fn source_date_epoch_comes_from_the_project_folders_own_commits() {
+        if std::env::var_os("SOURCE_DATE_EPOCH").is_some() {
+            return; // the user's value wins, by design; nothing to compare
+        }
+        let sh = xshell::Shell::new().unwrap();
+        let dir = std::env::temp_dir().join(format!("xtask-sde-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("pkg")).unwrap();
+        std::fs::create_dir_all(dir.join("unpacked")).unwrap();
+        std::fs::write(dir.join("pkg/setup.py"), "").unwrap();
+        std::fs::write(dir.join("unpacked/setup.py"), "").unwrap();
+        let git = |args: &[&str]| {
+            let ok = std::process::Command::new("git").arg("-C").arg(&dir).args(args).output().unwrap();
+            assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+        };
+        git(&["init", "-q"]);
+        git(&["add", "pkg"]);
+        git(&["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "p", "--date", "@1700000000"]);
+        let t = super::source_date_epoch(&sh, &dir.join("pkg"));
+        let u = super::source_date_epoch(&sh, &dir.join("unpacked"));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(t.is_some_and(|t| t.parse::<u64>().is_ok()));
+        assert_eq!(u, None);
     }
 }
