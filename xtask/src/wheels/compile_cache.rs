@@ -131,7 +131,7 @@ impl Cache {
             (String::new(), String::new())
         };
         let mut env = vec![
-            ("CC".to_string(), runner.path(&bin.join("xtask-cc"))),
+            ("CC".to_string(), self.cc_wrapper(runner)),
             ("CXX".to_string(), runner.path(&bin.join("xtask-c++"))),
             ("XTASK_CC".to_string(), cc.to_string()),
             ("XTASK_CXX".to_string(), cxx.to_string()),
@@ -141,6 +141,11 @@ impl Cache {
         ];
         env.extend(self.ccache_env(runner, config, base_dir));
         env
+    }
+
+    /// The C wrapper the build gets as `CC`, as the runner sees it.
+    pub fn cc_wrapper(&self, runner: &Runner) -> String {
+        runner.path(&self.root.join("bin").join("xtask-cc"))
     }
 
     /// ccache's own settings: the cache folder, paths made relative below `base_dir`, and no

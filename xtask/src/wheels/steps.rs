@@ -141,8 +141,8 @@ pub fn build_wheel(ctx: &Ctx, log: &mut Log, src: &Path) -> Result<PathBuf> {
     }
     let own = &ctx.config.project.build_env;
     if !own.contains_key("LDSHARED") && !own.contains_key("LDCXXSHARED") {
-        let wrapper = env.iter().find(|(k, _)| k == "CC").map(|(_, v)| v.clone()).unwrap_or_default();
-        env.extend(link::build_env(&ctx.interp.ldshared, &ctx.interp.ldcxxshared, &ctx.interp.cc, &wrapper));
+        let (i, wrapper) = (ctx.interp, ctx.cache.cc_wrapper(ctx.runner));
+        env.extend(link::build_env(&i.ldshared, &i.ldcxxshared, &i.cc, &wrapper));
     }
     env.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
     log.run("the build", ctx.runner.cmd(ctx.sh, &ctx.venv_python(&ctx.build_venv), &args, src, &env))?;
