@@ -15,6 +15,8 @@ fn wheels(work: &Path, args: &[&str]) -> Output {
         .arg("--host")
         .args(args)
         .env("XTASK_WHEELS_DIR", work)
+        // A heartbeat every 3 s instead of every minute, so that a build shows one.
+        .env("XTASK_HEARTBEAT_SECS", "3")
         .current_dir(repo_root())
         .output()
         .unwrap()
@@ -56,6 +58,13 @@ fn two_interpreters_cold_cache_then_reproducible() {
     assert!(o.status.success(), "{}", text(&o));
     let landed = list_wheels(&out);
     assert_eq!(landed.len(), 2, "{landed:?}\n{}", text(&o));
+    // A long build shows it is alive and how far it got (ccache's counters).
+    let progress: Vec<u64> = text(&o)
+        .lines()
+        .filter(|l| l.starts_with("[host-cp311-cp311] ... the build still running ("))
+        .filter_map(|l| l.split("; ").nth(1)?.strip_suffix(" compiles so far, 0 from the cache")?.parse().ok())
+        .collect();
+    assert!(progress.iter().any(|&n| n > 0), "no heartbeat with progress:\n{}", text(&o));
     for w in &landed {
         let name = w.file_name().unwrap().to_string_lossy();
         assert!(name.contains("manylinux_"), "auditwheel repaired it: {name}");

@@ -15,8 +15,11 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use super::runner::Job;
 
-/// How often a running command reports that it is alive.
-const HEARTBEAT: Duration = Duration::from_secs(60);
+/// How often a running command reports that it is alive: a minute, or `XTASK_HEARTBEAT_SECS`.
+fn heartbeat() -> Duration {
+    let secs = std::env::var("XTASK_HEARTBEAT_SECS").ok().and_then(|s| s.parse().ok()).filter(|&s| s > 0);
+    Duration::from_secs(secs.unwrap_or(60))
+}
 /// How many lines of the log a failure shows.
 const TAIL_LINES: usize = 25;
 
@@ -62,6 +65,12 @@ impl Log {
 
     /// Runs `cmd` with its output going to the log; echoes it; errors carry the log's tail.
     pub fn run(&mut self, what: &str, job: Job<'_>) -> Result<()> {
+        self.run_with_progress(what, job, &|| None)
+    }
+
+    /// `run`, with `progress` asked at each heartbeat for a few words on how far it got
+    /// (the build step: how many compiles finished).
+    pub fn run_with_progress(&mut self, what: &str, job: Job<'_>, progress: &dyn Fn() -> Option<String>) -> Result<()> {
         let shown = job.to_string();
         eprintln!("[{}] $ {shown}", self.target);
         self.note(&format!("$ {shown}"));
@@ -74,7 +83,8 @@ impl Log {
         command.process_group(0);
         let start = Instant::now();
         let mut child = command.spawn().map_err(|e| anyhow!("cannot start {shown}: {e}"))?;
-        let mut next_beat = HEARTBEAT;
+        let beat = heartbeat();
+        let mut next_beat = beat;
         let status = loop {
             if let Some(status) = child.try_wait()? {
                 break status;
@@ -86,13 +96,11 @@ impl Log {
             }
             std::thread::sleep(Duration::from_millis(100));
             if start.elapsed() >= next_beat {
-                eprintln!(
-                    "[{}] ... {what} still running ({} min; log: {})",
-                    self.target,
-                    start.elapsed().as_secs() / 60,
-                    self.path.display()
-                );
-                next_beat += HEARTBEAT;
+                let secs = start.elapsed().as_secs();
+                let elapsed = if secs < 60 { format!("{secs} s") } else { format!("{} min", secs / 60) };
+                let far = progress().map(|p| format!("; {p}")).unwrap_or_default();
+                eprintln!("[{}] ... {what} still running ({elapsed}{far}; log: {})", self.target, self.path.display());
+                next_beat += beat;
             }
         };
         if !status.success() {

@@ -145,7 +145,14 @@ pub fn build_wheel(ctx: &Ctx, log: &mut Log, src: &Path) -> Result<PathBuf> {
         env.extend(link::build_env(&i.ldshared, &i.ldcxxshared, &i.cc, &wrapper));
     }
     env.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
-    log.run("the build", ctx.runner.cmd(ctx.sh, &ctx.venv_python(&ctx.build_venv), &args, src, &env))?;
+    // Each heartbeat says how many compiles finished, from ccache's counters.
+    let before = ctx.cache.stats(ctx.sh, ctx.runner, &ctx.config.compile_cache);
+    let progress = || {
+        let n = ctx.cache.stats(ctx.sh, ctx.runner, &ctx.config.compile_cache).since(&before);
+        ctx.cache.ccache.then(|| format!("{} compiles so far, {} from the cache", n.hits() + n.misses, n.hits()))
+    };
+    let job = ctx.runner.cmd(ctx.sh, &ctx.venv_python(&ctx.build_venv), &args, src, &env);
+    log.run_with_progress("the build", job, &progress)?;
     single_wheel(&dist)
 }
 
