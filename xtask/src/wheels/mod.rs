@@ -90,8 +90,15 @@ pub fn run(sh: &Shell, config: &Config, opts: &Options) -> Result<bool> {
     let project = project_dir(&config, opts)?;
     let root = work_root();
     std::fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
-    let run =
-        Run { sh, source_date_epoch: source_date_epoch(sh, &project), project, root, config, opts, ci: Ci::detect() };
+    let run = Run {
+        sh,
+        source_date_epoch: source_date_epoch(sh, &project, &config.project.exclude),
+        project,
+        root,
+        config,
+        opts,
+        ci: Ci::detect(),
+    };
     let mut results = Vec::new();
     let mut interps = Vec::new();
     if opts.host {
@@ -329,9 +336,10 @@ fn version_at_least(v: &str, min: &[u32]) -> bool {
 }
 
 /// SOURCE_DATE_EPOCH: the user's, else the time of the last commit that touched the project
-/// folder (None for a folder git does not track, such as an unpacked sdist that happens to lie
-/// inside another repository's ignored `target/`).
-fn source_date_epoch(sh: &Shell, project: &Path) -> Option<String> {
+/// folder, else (a folder git does not track, such as an unpacked sdist, even one that lies
+/// inside another repository's ignored `target/`) the newest modification time among the
+/// files the prepare step copies: an sdist's files keep the times its tarball gives them.
+fn source_date_epoch(sh: &Shell, project: &Path, exclude: &[String]) -> Option<String> {
     if let Ok(v) = std::env::var("SOURCE_DATE_EPOCH") {
         return Some(v);
     }
@@ -342,6 +350,28 @@ fn source_date_epoch(sh: &Shell, project: &Path) -> Option<String> {
         .ok()
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
+        .or_else(|| newest_mtime(project, exclude).map(|t| t.to_string()))
+}
+
+/// The newest modification time (seconds since the epoch) of the files below `dir`, leaving
+/// out the names the config excludes, as the prepare step's copy does.
+fn newest_mtime(dir: &Path, exclude: &[String]) -> Option<u64> {
+    let mut newest = None;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if exclude.iter().any(|p| crate::config::glob_match(p, &name)) {
+            continue;
+        }
+        let Ok(ty) = entry.file_type() else { continue };
+        let t = if ty.is_dir() {
+            newest_mtime(&entry.path(), exclude)
+        } else {
+            let modified = entry.metadata().and_then(|m| m.modified()).ok();
+            modified.and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_secs())
+        };
+        newest = newest.max(t);
+    }
+    newest
 }
 
 #[cfg(test)]
@@ -353,7 +383,8 @@ mod tests {
     }
 
     /// A tracked project folder gets its last commit's time; an untracked folder inside the
-    /// same repository (an unpacked sdist under target/) gets none.
+    /// same repository (an unpacked sdist under target/) gets its newest file's time, the
+    /// excluded names left out.
     #[test]
     fn source_date_epoch_comes_from_the_project_folders_own_commits() {
         if std::env::var_os("SOURCE_DATE_EPOCH").is_some() {
@@ -373,10 +404,20 @@ mod tests {
         git(&["init", "-q"]);
         git(&["add", "pkg"]);
         git(&["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "p", "--date", "@1700000000"]);
-        let t = super::source_date_epoch(&sh, &dir.join("pkg"));
-        let u = super::source_date_epoch(&sh, &dir.join("unpacked"));
+        let at = |path: &str, secs: u64| {
+            let f = std::fs::File::options().write(true).create(true).truncate(false).open(dir.join(path)).unwrap();
+            f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs)).unwrap();
+        };
+        std::fs::create_dir_all(dir.join("unpacked/src")).unwrap();
+        std::fs::create_dir_all(dir.join("unpacked/build")).unwrap();
+        at("unpacked/setup.py", 1_600_000_000);
+        at("unpacked/src/a.cc", 1_650_000_000);
+        at("unpacked/build/a.o", 1_690_000_000); // a build output: excluded
+        let exclude = ["build".to_string()];
+        let t = super::source_date_epoch(&sh, &dir.join("pkg"), &exclude);
+        let u = super::source_date_epoch(&sh, &dir.join("unpacked"), &exclude);
         let _ = std::fs::remove_dir_all(&dir);
-        assert!(t.is_some_and(|t| t.parse::<u64>().is_ok()));
-        assert_eq!(u, None);
+        assert!(t.is_some_and(|t| t.parse::<u64>().unwrap() > 1_690_000_000), "the commit's time, now");
+        assert_eq!(u.as_deref(), Some("1650000000"));
     }
 }
