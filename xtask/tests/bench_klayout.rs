@@ -1,14 +1,14 @@
 //! The real KLayout through the xtask (the real-KLayout issue's benchmark; it takes about an
-//! hour on 2 cores, so it is run by hand):
+//! 40 minutes on 2 cores, so it is run by hand, after `bash ci-scripts/setup-host.sh --klayout`):
 //!
-//!     cargo test -p xtask --release --test bench_klayout -- --ignored --nocapture
+//!     cargo test -p xtask --release --test bench_klayout -- --ignored --nocapture bench_klayout
 //!
 //! KLayout's sdist from PyPI, unpacked under target/ (never committed), built with the
 //! documented alternative config xtask/klayout.toml: cp311 from a cold compile cache, then
 //! cp312 (another flag group), then cp311 again with a warm cache. The figures are read off
 //! the summaries' step times and ccache's counters.
 //!
-//! The same in the stand-in container, for one interpreter (about another hour, cold):
+//! The same in the stand-in container, for one interpreter (as long again, cold):
 //!
 //!     cargo test -p xtask --release --test bench_klayout -- --ignored --nocapture in_the_container
 
