@@ -1,4 +1,4 @@
-//! The real KLayout through the xtask (the real-KLayout issue's benchmark; it takes about an
+//! The real KLayout through the xtask (the real-KLayout issue's benchmark; it takes about
 //! 40 minutes on 2 cores, so it is run by hand, after `bash ci-scripts/setup-host.sh --klayout`):
 //!
 //!     cargo test -p xtask --release --test bench_klayout -- --ignored --nocapture bench_klayout
