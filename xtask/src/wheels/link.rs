@@ -3,14 +3,15 @@
 //! An interpreter built with `--enable-shared` and a private prefix (pyenv, a self-built
 //! Python, the stand-in image's copies of them) writes `-Wl,-rpath,<prefix>/lib` into its
 //! `LDSHARED` and `LDCXXSHARED`, and setuptools links every extension with them: every
-//! library of the wheel then searches `/root/.pyenv/versions/3.11.7/lib` on the user's
-//! machine. auditwheel drops such entries only from the files it grafts a library for
-//! (KLayout's lib_tl, for libcurl), so lib_db, dbcore and the rest keep them and check-wheel
-//! rightly refuses the wheel. KLayout's setup.py, like most, does not strip them: the build
-//! step gives setuptools the same link lines without them, through `LDSHARED` and
-//! `LDCXXSHARED` (which setuptools takes as they are), unless the project's config sets
-//! those itself. The manylinux images' interpreters carry no such entry, so nothing changes
-//! there.
+//! library of the built wheel then searches `/root/.pyenv/versions/3.11.7/lib` on the user's
+//! machine. auditwheel 6.8 drops such entries only from the files that reach a library it
+//! grafts (directly or through the wheel's own libraries: all of KLayout's reach libcurl
+//! through lib_tl); a file that reaches none, or a package that grafts nothing, keeps them,
+//! and check-wheel rightly refuses the wheel. KLayout's setup.py, like most, does not strip
+//! them: the build step gives setuptools the same link lines without them, through `LDSHARED`
+//! and `LDCXXSHARED` (which setuptools takes as they are), unless the project's config sets
+//! those itself, so no wheel depends on auditwheel's clean-up. The manylinux images'
+//! interpreters carry no such entry, so nothing changes there.
 
 /// `LDSHARED` / `LDCXXSHARED` for the build, or nothing when the interpreter's own lines
 /// carry no RPATH outside the package (then setuptools' defaults are right as they are).
