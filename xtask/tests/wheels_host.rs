@@ -259,3 +259,63 @@ fn ctrl_c_mid_build_leaves_nothing_behind() {
         .collect();
     assert!(stray.is_empty(), "stray processes: {stray:?}");
 }
+
+/// A package that grafts nothing (one C extension, no library outside the policy): auditwheel
+/// then patches no file, so whatever RPATH the build wrote stays in the published wheel. With
+/// the interpreter's link line as pyenv wrote it (forced through the config's `build_env`,
+/// which the build step honours as it is) check-wheel refuses the wheel and names the folder;
+/// with the build step's own link line (wheels/link.rs) the same package lands, clean.
+#[test]
+fn a_package_that_grafts_nothing_lands_without_the_interpreters_rpath() {
+    let python = support::pyenv_python("3.11").expect("pyenv's 3.11 (the machine's interpreters)");
+    let ask = "import sysconfig; print(sysconfig.get_config_var('LDSHARED'))";
+    let ldshared = text(&Command::new(&python).args(["-c", ask]).output().unwrap()).trim().to_string();
+    let prefix = python.parent().unwrap().parent().unwrap().join("lib");
+    assert!(ldshared.contains(&format!("-Wl,-rpath,{}", prefix.display())), "pyenv's LDSHARED: {ldshared}");
+
+    let work = TempDir::new("wheels-tiny");
+    let project = work.path().join("tiny");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("setup.py"),
+        "from setuptools import setup, Extension\n\
+         setup(name='tiny', version='1.0', ext_modules=[Extension('tiny', ['tiny.c'])])\n",
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("tiny.c"),
+        "#include <Python.h>\n\
+         static struct PyModuleDef m = {PyModuleDef_HEAD_INIT, \"tiny\", NULL, -1, NULL};\n\
+         PyMODINIT_FUNC PyInit_tiny(void) { return PyModule_Create(&m); }\n",
+    )
+    .unwrap();
+    let run = |config: &str, out: &str| {
+        let toml = work.path().join(format!("{out}.toml"));
+        std::fs::write(&toml, config).unwrap();
+        let out = work.path().join(out);
+        let o = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(["--config", toml.to_str().unwrap(), "wheels", "--host", "--python", "cp311", "--project"])
+            .args([project.to_str().unwrap(), "-o", out.to_str().unwrap()])
+            .env("XTASK_WHEELS_DIR", work.path().join("w"))
+            .current_dir(repo_root())
+            .output()
+            .unwrap();
+        (o, list_wheels(&out))
+    };
+    let base = "[tests]\nscripts = []\n";
+
+    let forced = format!("{base}[project.build_env]\nLDSHARED = \"{ldshared}\"\n");
+    let (o, landed) = run(&forced, "forced");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(landed.is_empty(), "{landed:?}");
+    assert!(
+        text(&o).contains(&format!("search path entry \"{}\", which points outside the wheel", prefix.display())),
+        "{}",
+        text(&o)
+    );
+
+    let (o, landed) = run(base, "own");
+    assert!(o.status.success(), "{}", text(&o));
+    let a = xtask::analysis::Analysis::of(&landed[0]).unwrap();
+    assert!(a.elf.len() == 1 && a.graph(&[]).outside.is_empty(), "{:?}", a.elf.keys());
+}
