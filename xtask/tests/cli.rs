@@ -9,8 +9,20 @@ fn help_lists_every_subcommand() {
     let o = xtask(&["--help"]);
     assert!(o.status.success());
     let t = text(&o);
-    for sub in ["fix-wheel", "check-wheel"] {
+    for sub in ["wheels", "deploy", "ci", "standin-image", "fix-wheel", "check-wheel"] {
         assert!(t.contains(sub), "--help lacks {sub}:\n{t}");
+    }
+    // Each subcommand's --help carries its whole description, not just the first line.
+    for (sub, words) in [
+        ("wheels", "XTASK_HEARTBEAT_SECS"),
+        ("fix-wheel", "Exit codes: 0 done or nothing to fix"),
+        ("check-wheel", "Exit codes: 0 all healthy"),
+        ("deploy", "TWINE_PASSWORD"),
+        ("ci", "DOCKER_IMAGE and PY_VERSION"),
+        ("standin-image", "debootstrap"),
+    ] {
+        let o = xtask(&[sub, "--help"]);
+        assert!(o.status.success() && text(&o).contains(words), "{sub} --help lacks {words:?}:\n{}", text(&o));
     }
 }
 
