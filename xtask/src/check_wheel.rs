@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::analysis::Analysis;
 use crate::config::Config;
+use crate::fix_wheel::{self, Plan};
 use crate::loader::base;
 use crate::policy::{self, Libc, Requirements};
 use crate::wheel::RecordReport;
@@ -32,6 +33,10 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub problems: Vec<String>,
+    /// When the problems are the old auditwheel layout that fix-wheel repairs: what it would
+    /// move, and where (fix-wheel's own plan, which also checks the moved tree resolves).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix_wheel: Option<String>,
     /// No ELF file inside.
     pub pure: bool,
     /// The best tag the wheel earns.
@@ -87,6 +92,9 @@ fn print_report(r: &Report) {
     }
     for p in &r.problems {
         println!("  - {p}");
+    }
+    if let Some(fix) = &r.fix_wheel {
+        println!("  fix: `cargo xtask fix-wheel {}` {fix}", r.path.display());
     }
     if r.error.is_none() {
         let why = r.limited_by.first().map(|l| format!(" (not better: {l})")).unwrap_or_default();
@@ -181,6 +189,14 @@ pub fn report(config: &Config, a: &Analysis) -> Report {
     problems.extend(abi_problems);
     problems.extend(a.record.lines());
 
+    // Many of those lines can have one cause: the old layout, which fix-wheel can name.
+    let fix_wheel = match fix_wheel::plan(a, config) {
+        Ok(Plan::Move { libs_dir, renames }) if !problems.is_empty() => Some(format!(
+            "moves {} entries into {libs_dir}/, where the extension modules look (the old auditwheel layout)",
+            renames.len()
+        )),
+        _ => None,
+    };
     let RecordReport { missing, unlisted, mismatched } = a.record.clone();
     Report {
         wheel: a.wheel.file_name(),
@@ -188,6 +204,7 @@ pub fn report(config: &Config, a: &Analysis) -> Report {
         verdict: if problems.is_empty() { "healthy" } else { "problems" }.into(),
         error: None,
         problems,
+        fix_wheel,
         pure,
         overall_tag: if pure { "any".into() } else { verdict.best_tag.clone() },
         limited_by: verdict.limits.iter().map(|l| format!("{}: {}", l.policy, l.reason)).collect(),

@@ -675,6 +675,9 @@ fn old_layout_check_wheel_names_the_searched_folder() {
         );
         assert!(out.contains(&needle), "the human report must show it too:\n{out}");
     }
+    let fix = report["fix_wheel"].as_str().unwrap_or_else(|| panic!("no fix_wheel in the report:\n{report:#}"));
+    assert!(fix.contains("into minik/.libs/"), "{fix}");
+    assert!(out.contains("fix: `cargo xtask fix-wheel"), "{out}");
 }
 
 #[test]

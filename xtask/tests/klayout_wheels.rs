@@ -171,6 +171,9 @@ fn klayout_old_layout_does_not_import_and_fix_wheel_repairs_it() {
             && t.contains("klayout/.libs"),
         "check-wheel must name the misplaced libs:\n{t}"
     );
+    // ... and their one cause, with the command that repairs it.
+    let fix = format!("  fix: `cargo xtask fix-wheel {}` moves ", old.display());
+    assert!(t.contains(&fix) && t.contains("entries into klayout/.libs/"), "no fix line:\n{t}");
 
     // ... and pip installs it, but it does not import.
     if let Some(o) = install_and_run(&old, SMOKE_PY, &dir.path().join("broken")) {
