@@ -190,8 +190,9 @@ pub fn report(config: &Config, a: &Analysis) -> Report {
     problems.extend(a.record.lines());
 
     // Many of those lines can have one cause: the old layout, which fix-wheel can name.
-    let fix_wheel = match fix_wheel::plan(a, config) {
-        Ok(Plan::Move { libs_dir, renames }) if !problems.is_empty() => Some(format!(
+    let plan = if problems.is_empty() { None } else { fix_wheel::plan(a, config).ok() };
+    let fix_wheel = match plan {
+        Some(Plan::Move { libs_dir, renames }) => Some(format!(
             "moves {} entries into {libs_dir}/, where the extension modules look (the old auditwheel layout)",
             renames.len()
         )),

@@ -183,7 +183,7 @@ fn print_plan(analysis: &Analysis, renames: &BTreeMap<String, String>) {
 /// With `-o DIR`, a wheel that needs nothing is copied there as it is, so DIR holds every wheel.
 fn copy_into(path: &Path, dir: &Path) -> Result<()> {
     if path.parent() != Some(dir) {
-        crate::wheels::steps::land_wheel(path, dir)?;
+        write::copy_into_folder(path, dir)?;
     }
     Ok(())
 }

@@ -42,6 +42,17 @@ pub fn write_renamed(wheel: &Wheel, renames: &BTreeMap<String, String>, out: &mu
     Ok(())
 }
 
+/// Puts a copy of a finished wheel into `out_dir` (made if missing) atomically, through
+/// `atomic_write`: the folder never holds half a wheel. Returns the copy's path.
+pub fn copy_into_folder(wheel: &Path, out_dir: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
+    let name = wheel.file_name().context("the wheel has no file name")?;
+    let dest = out_dir.join(name);
+    let bytes = std::fs::read(wheel).with_context(|| format!("cannot read {}", wheel.display()))?;
+    atomic_write(&dest, |w| Ok(w.write_all(&bytes)?))?;
+    Ok(dest)
+}
+
 /// Writes a file atomically: `fill` writes into a temporary file in the same folder, which is
 /// flushed, fsynced and renamed over `dest`. On any error the temporary file is removed and
 /// `dest` is as it was. A kill mid-write leaves `dest` intact (and at worst a `.tmp` file).

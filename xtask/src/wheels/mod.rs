@@ -260,7 +260,7 @@ pub fn run_target(ctx: &Ctx, target: &str, log_path: &Path, out_dir: &Path) -> T
         let before = ctx.cache.stats(ctx.sh, ctx.runner, &ctx.config.compile_cache);
         let mut built = PathBuf::new();
         let build = step("build", &mut |log| {
-            built = steps::build_wheel(ctx, log, &src)?;
+            built = steps::build_wheel(ctx, log, &src, &before)?;
             Ok(())
         });
         let cache = ctx.cache.stats(ctx.sh, ctx.runner, &ctx.config.compile_cache).since(&before);
@@ -278,7 +278,7 @@ pub fn run_target(ctx: &Ctx, target: &str, log_path: &Path, out_dir: &Path) -> T
             Ok(())
         })?;
         step("test", &mut |log| steps::test_wheel(ctx, log, &repaired))?;
-        let landed = steps::land_wheel(&repaired, out_dir)?;
+        let landed = crate::wheel::write::copy_into_folder(&repaired, out_dir)?;
         result.size = std::fs::metadata(&landed).ok().map(|m| m.len());
         result.wheel = Some(landed);
         result.tag = Some(tag);

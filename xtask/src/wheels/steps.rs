@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use xshell::Shell;
 
-use super::compile_cache::Cache;
+use super::compile_cache::{Cache, Stats};
 use super::interpreters::Interpreter;
 use super::link;
 use super::log::Log;
@@ -121,8 +121,9 @@ fn check_interpreter(i: &Interpreter) -> Result<()> {
     Ok(())
 }
 
-/// Builds the wheel in the target's copy of the project, into `dist/`.
-pub fn build_wheel(ctx: &Ctx, log: &mut Log, src: &Path) -> Result<PathBuf> {
+/// Builds the wheel in the target's copy of the project, into `dist/`. `before` is ccache's
+/// counters when the step began, for the heartbeat's progress.
+pub fn build_wheel(ctx: &Ctx, log: &mut Log, src: &Path, before: &Stats) -> Result<PathBuf> {
     let dist = ctx.work.join("dist");
     std::fs::create_dir_all(&dist)?;
     let out = ctx.path(&dist);
@@ -146,10 +147,11 @@ pub fn build_wheel(ctx: &Ctx, log: &mut Log, src: &Path) -> Result<PathBuf> {
     }
     env.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
     // Each heartbeat says how many compiles finished, from ccache's counters.
-    let before = ctx.cache.stats(ctx.sh, ctx.runner, &ctx.config.compile_cache);
     let progress = || {
-        let n = ctx.cache.stats(ctx.sh, ctx.runner, &ctx.config.compile_cache).since(&before);
-        ctx.cache.ccache.then(|| format!("{} compiles so far, {} from the cache", n.hits() + n.misses, n.hits()))
+        ctx.cache.ccache.then(|| {
+            let n = ctx.cache.stats(ctx.sh, ctx.runner, &ctx.config.compile_cache).since(before);
+            format!("{} compiles so far, {} from the cache", n.hits() + n.misses, n.hits())
+        })
     };
     let job = ctx.runner.cmd(ctx.sh, &ctx.venv_python(&ctx.build_venv), &args, src, &env);
     log.run_with_progress("the build", job, &progress)?;
@@ -246,15 +248,4 @@ pub fn test_wheel(ctx: &Ctx, log: &mut Log, wheel: &Path) -> Result<()> {
         log.run(&format!("the test {script}"), ctx.runner.cmd(ctx.sh, &vpy, &[ctx.path(&path)], &neutral, &[]))?;
     }
     Ok(())
-}
-
-/// Puts the finished wheel into the output folder atomically: written beside its final name
-/// under a temporary one, then renamed, so the folder never holds half a wheel.
-pub fn land_wheel(wheel: &Path, out_dir: &Path) -> Result<PathBuf> {
-    std::fs::create_dir_all(out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
-    let name = wheel.file_name().context("the wheel has no file name")?;
-    let dest = out_dir.join(name);
-    let bytes = std::fs::read(wheel)?;
-    write::atomic_write(&dest, |w| Ok(std::io::Write::write_all(w, &bytes)?))?;
-    Ok(dest)
 }
