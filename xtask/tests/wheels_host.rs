@@ -213,6 +213,15 @@ fn bad_input_gives_clear_errors() {
     assert!(text(&o).contains("neither setup.py nor pyproject.toml"), "{}", text(&o));
     let o = wheels(work.path(), &[]);
     assert!(text(&o).contains("no interpreter selected"), "{}", text(&o));
+    let o = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["wheels", "--host", "--python", "cp311"])
+        .env("XTASK_WHEELS_DIR", work.path())
+        .env("XTASK_HEARTBEAT_SECS", "soon")
+        .current_dir(repo_root())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("XTASK_HEARTBEAT_SECS=\"soon\""), "{}", text(&o));
 }
 
 /// Ctrl-C during a build: the run stops, no wheel (whole or half) lands, no process of the

@@ -15,10 +15,17 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use super::runner::Job;
 
-/// How often a running command reports that it is alive: a minute, or `XTASK_HEARTBEAT_SECS`.
-fn heartbeat() -> Duration {
-    let secs = std::env::var("XTASK_HEARTBEAT_SECS").ok().and_then(|s| s.parse().ok()).filter(|&s| s > 0);
-    Duration::from_secs(secs.unwrap_or(60))
+/// How often a running command reports that it is alive: a minute, or `XTASK_HEARTBEAT_SECS`
+/// (a whole number of seconds above 0; anything else is an error naming the variable, checked
+/// before the first target starts).
+pub fn heartbeat() -> Result<Duration> {
+    match std::env::var("XTASK_HEARTBEAT_SECS") {
+        Err(_) => Ok(Duration::from_secs(60)),
+        Ok(v) => match v.trim().parse::<u64>() {
+            Ok(s) if s > 0 => Ok(Duration::from_secs(s)),
+            _ => bail!("XTASK_HEARTBEAT_SECS={v:?} is not a number of seconds above 0 (unset it for a minute)"),
+        },
+    }
 }
 /// How many lines of the log a failure shows.
 const TAIL_LINES: usize = 25;
@@ -83,7 +90,7 @@ impl Log {
         command.process_group(0);
         let start = Instant::now();
         let mut child = command.spawn().map_err(|e| anyhow!("cannot start {shown}: {e}"))?;
-        let beat = heartbeat();
+        let beat = heartbeat().unwrap_or(Duration::from_secs(60));
         let mut next_beat = beat;
         let status = loop {
             if let Some(status) = child.try_wait()? {

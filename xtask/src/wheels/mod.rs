@@ -87,6 +87,7 @@ pub fn run(sh: &Shell, config: &Config, opts: &Options) -> Result<bool> {
     for sel in &opts.python {
         interpreters::validate_selector(sel)?;
     }
+    log::heartbeat()?;
     let project = project_dir(&config, opts)?;
     let root = work_root();
     std::fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
