@@ -5,27 +5,22 @@
 
 use std::path::{Path, PathBuf};
 
+use std::process::ExitCode;
+
 use anyhow::{bail, Context, Result};
 
-use crate::config::{glob_match, Config};
-use crate::wheels::docker::image_slug;
+use crate::flags::{self, CiSystem as System};
+use crate::library::config::{glob_match, Config};
+use crate::library::image;
 
 /// The folder of the compile caches, as CI caches it (relative to the repository root).
 const CACHE_DIR: &str = "target/xtask-wheels/cache";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum System {
-    Travis,
-    Github,
-}
-
-impl System {
-    /// The file this CI reads, relative to the repository root.
-    pub fn path(self) -> &'static str {
-        match self {
-            System::Travis => ".travis.yml",
-            System::Github => ".github/workflows/wheels.yml",
-        }
+/// The file a CI reads, relative to the repository root.
+pub fn file_path(system: System) -> &'static str {
+    match system {
+        System::Travis => ".travis.yml",
+        System::Github => ".github/workflows/wheels.yml",
     }
 }
 
@@ -74,7 +69,7 @@ fn github(config: &Config) -> String {
     for (image, py) in jobs(config) {
         s.push_str(&format!(
             "          - image: {image}\n            slug: {}\n            python: {py}\n",
-            image_slug(&image)
+            image::slug(&image)
         ));
     }
     s.push_str("    env:\n      DOCKER_IMAGE: ${{ matrix.image }}\n      PY_VERSION: ${{ matrix.python }}\n");
@@ -90,19 +85,19 @@ fn github(config: &Config) -> String {
     s
 }
 
-/// Writes the file under `repo`, or with `check` compares it. Returns false when `check`
-/// finds a difference.
-pub fn run(config: &Config, repo: &Path, system: System, check: bool) -> Result<bool> {
-    let path: PathBuf = repo.join(system.path());
+/// Writes the file under `repo`, or with `--check` compares it (exit 1 when it differs).
+pub fn run(config: &Config, repo: &Path, flags: &flags::Ci) -> Result<ExitCode> {
+    let system = flags.system;
+    let path: PathBuf = repo.join(file_path(system));
     let text = generate(config, system);
-    if check {
+    if flags.check {
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         if committed != text {
             eprintln!("{} differs from what the config generates: run cargo xtask ci {}", path.display(), name(system));
-            return Ok(false);
+            return Ok(ExitCode::FAILURE);
         }
         eprintln!("{} matches the config", path.display());
-        return Ok(true);
+        return Ok(ExitCode::SUCCESS);
     }
     if jobs(config).is_empty() {
         bail!("the config gives no (image, interpreter) job: fill [docker] images and matrix_pythons");
@@ -112,7 +107,7 @@ pub fn run(config: &Config, repo: &Path, system: System, check: bool) -> Result<
     }
     std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     eprintln!("wrote {} ({} jobs)", path.display(), jobs(config).len());
-    Ok(true)
+    Ok(ExitCode::SUCCESS)
 }
 
 fn name(system: System) -> &'static str {

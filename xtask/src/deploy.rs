@@ -10,44 +10,33 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use std::process::ExitCode;
+
 use anyhow::{anyhow, bail, Context, Result};
 use sha2::{Digest, Sha256};
 use xshell::{cmd, Shell};
 
-use crate::analysis::Analysis;
-use crate::check_wheel;
-use crate::config::Config;
-use crate::tools;
+use crate::flags;
+use crate::library::analysis::Analysis;
+use crate::library::config::{target_dir, Config};
+use crate::library::report;
+use crate::processes::tools;
 
 /// The 2018 deploy layout under the deploy folder.
 pub const DIST_DIR: &str = "dist-pymod";
 /// The checksum file of a deploy folder, in `sha256sum -c` format.
 pub const SUMS_FILE: &str = "SHA256SUMS";
 
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// The folder holding the wheels that passed (`wheelhouse/`).
-    pub from: PathBuf,
-    /// The deploy folder (`deploy/`).
-    pub to: PathBuf,
-    pub upload: bool,
-    /// None: twine's default repository (PyPI).
-    pub repository_url: Option<String>,
-    pub dry_run: bool,
-    /// Where the tools venv (twine) lives.
-    pub target_dir: PathBuf,
-}
-
-/// Deploys; returns the folder the wheels are in.
-pub fn run(sh: &Shell, config: &Config, opts: &Options) -> Result<PathBuf> {
+/// Deploys: every wheel checked, one version, the folder swapped in, then the upload.
+pub fn run(sh: &Shell, config: &Config, opts: &flags::Deploy) -> Result<ExitCode> {
     let wheels = collect(&opts.from)?;
     let mut versions: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut refused = Vec::new();
     for w in &wheels {
         let analysis = Analysis::of(w)?;
-        let report = check_wheel::report(config, &analysis);
-        if !report.problems.is_empty() {
-            refused.push(format!("{}: {}", report.wheel, report.problems.join("; ")));
+        let report = report::report(config, &analysis, &analysis.graph(&config.runtime_folders));
+        if !report.is_healthy() {
+            refused.push(format!("{}: {}", report.wheel, report.messages().join("; ")));
         }
         versions.entry(metadata_version(&analysis)?).or_default().push(report.wheel);
     }
@@ -73,14 +62,14 @@ pub fn run(sh: &Shell, config: &Config, opts: &Options) -> Result<PathBuf> {
         if opts.upload {
             println!("upload {} wheel(s) to {} with twine upload --skip-existing", wheels.len(), repository_name(opts));
         }
-        return Ok(dest);
+        return Ok(ExitCode::SUCCESS);
     }
     publish_folder(&wheels, &dest)?;
     eprintln!("deploy: {} wheel(s) of version {version} in {}", wheels.len(), dest.display());
     if opts.upload {
         upload(sh, opts, &dest, &wheels)?;
     }
-    Ok(dest)
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The `.whl` files of a folder, sorted; none is an error.
@@ -165,18 +154,18 @@ fn publish_folder(wheels: &[PathBuf], dest: &Path) -> Result<()> {
     result.with_context(|| format!("cannot deploy into {}", dest.display()))
 }
 
-fn repository_name(opts: &Options) -> String {
+fn repository_name(opts: &flags::Deploy) -> String {
     opts.repository_url.clone().unwrap_or_else(|| "PyPI".to_string())
 }
 
 /// `twine upload --skip-existing` of the deployed wheels. twine reads the credentials from the
 /// environment; its output is captured and the password masked before it is shown.
-fn upload(sh: &Shell, opts: &Options, dest: &Path, wheels: &[PathBuf]) -> Result<()> {
+fn upload(sh: &Shell, opts: &flags::Deploy, dest: &Path, wheels: &[PathBuf]) -> Result<()> {
     let password = std::env::var("TWINE_PASSWORD").unwrap_or_default();
     if password.is_empty() || std::env::var("TWINE_USERNAME").map_or(true, |u| u.is_empty()) {
         bail!("--upload needs TWINE_USERNAME and TWINE_PASSWORD in the environment (for a token: TWINE_USERNAME=__token__)");
     }
-    let tools = tools::ensure(sh, &opts.target_dir)?;
+    let tools = tools::ensure(sh, &target_dir())?;
     let twine = tools.venv.join("bin/twine");
     let files: Vec<PathBuf> = wheels.iter().filter_map(|w| w.file_name()).map(|n| dest.join(n)).collect();
     let repo: Vec<String> = match &opts.repository_url {

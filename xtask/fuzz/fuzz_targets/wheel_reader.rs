@@ -7,10 +7,10 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use xtask::analysis::Analysis;
-use xtask::check_wheel;
-use xtask::config::Config;
-use xtask::wheel::{Wheel, WheelName};
+use xtask::library::analysis::Analysis;
+use xtask::library::config::Config;
+use xtask::library::report;
+use xtask::library::wheel::{Wheel, WheelName};
 
 /// Tag sets chosen to reach every branch of the report: CPython 2 narrow and wide ABIs (the
 /// UCS2/UCS4 checks), a CPython 3 ABI (the extension suffix check), and a glibc and a musl
@@ -39,6 +39,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(analysis) = Analysis::from_wheel(wheel) else {
         return;
     };
-    let report = check_wheel::report(config(), &analysis);
+    let graph = analysis.graph(&config().runtime_folders);
+    let report = report::report(config(), &analysis, &graph);
     let _ = serde_json::to_string(&report);
 });

@@ -1,21 +1,25 @@
-//! The steps of one target, each a plain function: it builds its command through the
-//! runner (host or container alike) and runs it into the target's log.
+//! The steps of one target, each a plain function that takes the previous step's value and
+//! returns its own: source > built > repaired > fixed > checked > tested > landed. A step
+//! builds its commands through the runner (host or container alike) and runs them into the
+//! target's log.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use xshell::Shell;
 
-use super::compile_cache::{Cache, Stats};
-use super::interpreters::Interpreter;
 use super::link;
-use super::log::Log;
-use super::runner::Runner;
-use crate::analysis::Analysis;
-use crate::check_wheel;
-use crate::config::{glob_match, BuildMethod, Config};
-use crate::fix_wheel::{self, Plan};
-use crate::wheel::write;
+use crate::library::analysis::Analysis;
+use crate::library::config::{glob_match, BuildMethod, Config};
+use crate::library::loader::Graph;
+use crate::library::plan::{self, Plan};
+use crate::library::report;
+use crate::library::wheel::{write, Wheel};
+use crate::processes::compile_cache::{Cache, Stats};
+use crate::processes::interpreters::Interpreter;
+use crate::processes::log::Log;
+use crate::processes::runner::Runner;
+use crate::processes::tools::Auditwheel;
 
 /// Everything a step of one target needs.
 pub struct Ctx<'a> {
@@ -33,8 +37,7 @@ pub struct Ctx<'a> {
     pub repo: PathBuf,
     pub project: PathBuf,
     pub source_date_epoch: Option<String>,
-    /// How auditwheel is run: the program and extra environment (PATH for patchelf).
-    pub auditwheel: (String, Vec<(String, String)>),
+    pub auditwheel: &'a Auditwheel,
 }
 
 impl Ctx<'_> {
@@ -47,14 +50,58 @@ impl Ctx<'_> {
     }
 }
 
-/// Copies the project into the target's folder, leaving out build outputs and VCS folders,
-/// so targets never share a build folder and the user's tree stays as it was.
-pub fn prepare_source(ctx: &Ctx, log: &mut Log) -> Result<PathBuf> {
-    let src = ctx.work.join("src");
-    copy_tree(&ctx.project, &src, &ctx.config.project.exclude)
-        .with_context(|| format!("cannot copy {} into {}", ctx.project.display(), src.display()))?;
-    log.note(&format!("copied {} into {}", ctx.project.display(), src.display()));
-    Ok(src)
+/// The project's copy in the target's folder, ready to build.
+pub struct Source {
+    pub dir: PathBuf,
+}
+
+/// The wheel the build wrote.
+pub struct Built {
+    pub wheel: PathBuf,
+}
+
+/// The wheel after `auditwheel repair` (or the built one, when it has no ELF file).
+pub struct Repaired {
+    pub wheel: PathBuf,
+}
+
+/// The wheel after fix-wheel's plan, read once: its analysis and loader graph go on to the
+/// check.
+pub struct Fixed {
+    pub wheel: PathBuf,
+    pub analysis: Analysis,
+    pub graph: Graph,
+}
+
+/// A wheel check-wheel found healthy, and the tag it earns.
+pub struct Checked {
+    pub wheel: PathBuf,
+    pub tag: String,
+}
+
+/// A wheel that passed the tests in a fresh venv.
+pub struct Tested {
+    pub wheel: PathBuf,
+    pub tag: String,
+}
+
+/// A wheel in the output folder.
+pub struct Landed {
+    pub wheel: PathBuf,
+    pub size: u64,
+    pub tag: String,
+}
+
+/// Copies the project into the target's folder (leaving out build outputs and VCS folders,
+/// so targets never share a build folder and the user's tree stays as it was), and makes the
+/// interpreter's build venv once.
+pub fn prepare(ctx: &Ctx, log: &mut Log) -> Result<Source> {
+    let dir = ctx.work.join("src");
+    copy_tree(&ctx.project, &dir, &ctx.config.project.exclude)
+        .with_context(|| format!("cannot copy {} into {}", ctx.project.display(), dir.display()))?;
+    log.note(&format!("copied {} into {}", ctx.project.display(), dir.display()));
+    ensure_build_venv(ctx, log)?;
+    Ok(Source { dir })
 }
 
 fn copy_tree(from: &Path, to: &Path, exclude: &[String]) -> Result<()> {
@@ -82,7 +129,7 @@ fn copy_tree(from: &Path, to: &Path, exclude: &[String]) -> Result<()> {
 
 /// Makes (once) the interpreter's build venv with the config's build requirements, so
 /// builds run offline and without isolation. A marker written last holds the list.
-pub fn ensure_build_venv(ctx: &Ctx, log: &mut Log) -> Result<()> {
+fn ensure_build_venv(ctx: &Ctx, log: &mut Log) -> Result<()> {
     let marker = ctx.build_venv.join(".xtask-build-requires");
     let wanted = ctx.config.project.build_requires.join("\n");
     if std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) {
@@ -92,16 +139,12 @@ pub fn ensure_build_venv(ctx: &Ctx, log: &mut Log) -> Result<()> {
     let _ = std::fs::remove_dir_all(&ctx.build_venv);
     let venv = ctx.path(&ctx.build_venv);
     let python = &ctx.interp.python;
-    log.run(
-        "making the build venv",
-        ctx.runner.cmd(ctx.sh, python, &["-m".into(), "venv".into(), venv], &ctx.work, &[]),
-    )?;
+    let make = ctx.runner.cmd(ctx.sh, python, &["-m".into(), "venv".into(), venv], &ctx.work, &[]);
+    ctx.runner.run(log, "making the build venv", make)?;
     let mut args: Vec<String> = ["-m", "pip", "install", "--disable-pip-version-check"].map(String::from).to_vec();
     args.extend(ctx.config.project.build_requires.iter().cloned());
-    log.run(
-        "installing the build requirements",
-        ctx.runner.cmd(ctx.sh, &ctx.venv_python(&ctx.build_venv), &args, &ctx.work, &[]),
-    )?;
+    let install = ctx.runner.cmd(ctx.sh, &ctx.venv_python(&ctx.build_venv), &args, &ctx.work, &[]);
+    ctx.runner.run(log, "installing the build requirements", install)?;
     std::fs::write(&marker, wanted)?;
     Ok(())
 }
@@ -123,7 +166,7 @@ fn check_interpreter(i: &Interpreter) -> Result<()> {
 
 /// Builds the wheel in the target's copy of the project, into `dist/`. `before` is ccache's
 /// counters when the step began, for the heartbeat's progress.
-pub fn build_wheel(ctx: &Ctx, log: &mut Log, src: &Path, before: &Stats) -> Result<PathBuf> {
+pub fn build_wheel(ctx: &Ctx, log: &mut Log, source: &Source, before: &Stats) -> Result<Built> {
     let dist = ctx.work.join("dist");
     std::fs::create_dir_all(&dist)?;
     let out = ctx.path(&dist);
@@ -153,9 +196,9 @@ pub fn build_wheel(ctx: &Ctx, log: &mut Log, src: &Path, before: &Stats) -> Resu
             format!("{} compiles so far, {} from the cache", n.hits() + n.misses, n.hits())
         })
     };
-    let job = ctx.runner.cmd(ctx.sh, &ctx.venv_python(&ctx.build_venv), &args, src, &env);
-    log.run_with_progress("the build", job, &progress)?;
-    single_wheel(&dist)
+    let job = ctx.runner.cmd(ctx.sh, &ctx.venv_python(&ctx.build_venv), &args, &source.dir, &env);
+    ctx.runner.run_with_progress(log, "the build", job, &progress)?;
+    Ok(Built { wheel: single_wheel(&dist)? })
 }
 
 /// The one wheel a step wrote into its own folder.
@@ -172,50 +215,62 @@ fn single_wheel(dir: &Path) -> Result<PathBuf> {
     }
 }
 
-/// `auditwheel repair` into `repaired/`; a wheel with no ELF file needs none.
-pub fn auditwheel_repair(ctx: &Ctx, log: &mut Log, wheel: &Path) -> Result<PathBuf> {
-    if Analysis::of(wheel)?.elf.is_empty() {
+/// `auditwheel repair` into `repaired/`; a wheel with no ELF file needs none (it is told by
+/// the first bytes of each entry, without reading the wheel whole).
+pub fn auditwheel_repair(ctx: &Ctx, log: &mut Log, built: Built) -> Result<Repaired> {
+    if !Wheel::open(&built.wheel)?.has_elf()? {
         log.note("no ELF file in the wheel: auditwheel has nothing to repair");
-        return Ok(wheel.to_path_buf());
+        return Ok(Repaired { wheel: built.wheel });
     }
     let out = ctx.work.join("repaired");
     std::fs::create_dir_all(&out)?;
-    let (program, env) = &ctx.auditwheel;
-    let mut env = env.clone();
+    let mut env = ctx.auditwheel.env.clone();
     if let Some(t) = &ctx.source_date_epoch {
         env.push(("SOURCE_DATE_EPOCH".into(), t.clone()));
     }
-    let args = vec!["repair".into(), "-w".into(), ctx.path(&out), ctx.path(wheel)];
-    log.run("auditwheel repair", ctx.runner.cmd(ctx.sh, program, &args, &ctx.work, &env))?;
-    single_wheel(&out)
+    let args = vec!["repair".into(), "-w".into(), ctx.path(&out), ctx.path(&built.wheel)];
+    let job = ctx.runner.cmd(ctx.sh, &ctx.auditwheel.program, &args, &ctx.work, &env);
+    ctx.runner.run(log, "auditwheel repair", job)?;
+    Ok(Repaired { wheel: single_wheel(&out)? })
 }
 
-/// fix-wheel: the 2018 repair, applied only when the loader graph shows the defect.
-pub fn repair(ctx: &Ctx, log: &mut Log, wheel: &Path) -> Result<()> {
-    let analysis = Analysis::of(wheel)?;
-    match fix_wheel::plan(&analysis, ctx.config)? {
-        Plan::NothingToFix => log.note("fix-wheel: nothing to fix"),
+/// fix-wheel: the 2018 repair, applied only when the loader graph shows the defect. The wheel
+/// is read once here; a move renames entries without changing their bytes, so the analysis of
+/// the moved wheel is the same one under the new names.
+pub fn repair(ctx: &Ctx, log: &mut Log, repaired: Repaired) -> Result<Fixed> {
+    let analysis = Analysis::of(&repaired.wheel)?;
+    let graph = analysis.graph(&ctx.config.runtime_folders);
+    match plan::plan(&analysis, &graph, ctx.config)? {
+        Plan::NothingToFix => {
+            log.note("fix-wheel: nothing to fix");
+            Ok(Fixed { wheel: repaired.wheel, analysis, graph })
+        }
         Plan::Move { libs_dir, renames } => {
             log.note(&format!("fix-wheel: moving {} entries into {libs_dir}/", renames.len()));
-            write::atomic_write(wheel, |w| write::write_renamed(&analysis.wheel, &renames, w))?;
+            let mut bytes = std::io::Cursor::new(Vec::new());
+            write::write_renamed(&analysis.wheel, &renames, &mut bytes)?;
+            let bytes = bytes.into_inner();
+            write::atomic_write(&repaired.wheel, |w| Ok(std::io::Write::write_all(w, &bytes)?))?;
+            let moved = analysis.renamed(&renames, bytes)?;
+            let graph = moved.graph(&ctx.config.runtime_folders);
+            Ok(Fixed { wheel: repaired.wheel, analysis: moved, graph })
         }
     }
-    Ok(())
 }
 
-/// check-wheel: any problem fails the target. Returns the tag the wheel earns.
-pub fn check(ctx: &Ctx, log: &mut Log, wheel: &Path) -> Result<String> {
-    let report = check_wheel::report(ctx.config, &Analysis::of(wheel)?);
-    log.note(&format!("check-wheel: {} ({})", report.verdict, report.overall_tag));
-    if !report.problems.is_empty() {
-        bail!("check-wheel found {} problem(s):\n    {}", report.problems.len(), report.problems.join("\n    "));
+/// check-wheel on the repair step's analysis: any problem fails the target.
+pub fn check(ctx: &Ctx, log: &mut Log, fixed: Fixed) -> Result<Checked> {
+    let report = report::report(ctx.config, &fixed.analysis, &fixed.graph);
+    log.note(&format!("check-wheel: {:?} ({})", report.verdict, report.overall_tag));
+    if !report.is_healthy() {
+        bail!("check-wheel found {} problem(s):\n    {}", report.problems.len(), report.messages().join("\n    "));
     }
-    Ok(report.overall_tag)
+    Ok(Checked { wheel: fixed.wheel, tag: report.overall_tag })
 }
 
 /// Installs the exact wheel into a fresh venv and runs the config's test scripts from a
 /// neutral folder, so the source tree cannot shadow the installed package.
-pub fn test_wheel(ctx: &Ctx, log: &mut Log, wheel: &Path) -> Result<()> {
+pub fn test_wheel(ctx: &Ctx, log: &mut Log, checked: Checked) -> Result<Tested> {
     check_interpreter(ctx.interp)?;
     let venv = ctx.work.join("testenv");
     let neutral = ctx.work.join("testrun");
@@ -226,17 +281,15 @@ pub fn test_wheel(ctx: &Ctx, log: &mut Log, wheel: &Path) -> Result<()> {
     // their folder has the package's name, as KLayout's py.typed has.)
     let python = &ctx.interp.python;
     let make = ["-m", "venv", "--without-pip", &ctx.path(&venv)].map(String::from);
-    log.run("making the test venv", ctx.runner.cmd(ctx.sh, python, &make, &neutral, &[]))?;
+    ctx.runner.run(log, "making the test venv", ctx.runner.cmd(ctx.sh, python, &make, &neutral, &[]))?;
     let vpy = ctx.venv_python(&venv);
     let mut install: Vec<String> =
         ["-m", "pip", "install", "--no-index", "--no-deps", "--disable-pip-version-check", "--prefix"]
             .map(String::from)
             .to_vec();
-    install.extend([ctx.path(&venv), ctx.path(wheel)]);
-    log.run(
-        "installing the wheel",
-        ctx.runner.cmd(ctx.sh, &ctx.venv_python(&ctx.build_venv), &install, &neutral, &[]),
-    )?;
+    install.extend([ctx.path(&venv), ctx.path(&checked.wheel)]);
+    let job = ctx.runner.cmd(ctx.sh, &ctx.venv_python(&ctx.build_venv), &install, &neutral, &[]);
+    ctx.runner.run(log, "installing the wheel", job)?;
     if ctx.config.tests.scripts.is_empty() {
         log.note("no test scripts configured");
     }
@@ -245,7 +298,16 @@ pub fn test_wheel(ctx: &Ctx, log: &mut Log, wheel: &Path) -> Result<()> {
         if !path.exists() {
             bail!("the test script {} (from the config) does not exist", path.display());
         }
-        log.run(&format!("the test {script}"), ctx.runner.cmd(ctx.sh, &vpy, &[ctx.path(&path)], &neutral, &[]))?;
+        let job = ctx.runner.cmd(ctx.sh, &vpy, &[ctx.path(&path)], &neutral, &[]);
+        ctx.runner.run(log, &format!("the test {script}"), job)?;
     }
-    Ok(())
+    Ok(Tested { wheel: checked.wheel, tag: checked.tag })
+}
+
+/// Moves a copy of the wheel into the output folder, atomically: the folder never holds half a
+/// wheel.
+pub fn land(tested: Tested, out_dir: &Path) -> Result<Landed> {
+    let wheel = write::copy_into_folder(&tested.wheel, out_dir)?;
+    let size = std::fs::metadata(&wheel).with_context(|| format!("cannot stat {}", wheel.display()))?.len();
+    Ok(Landed { wheel, size, tag: tested.tag })
 }

@@ -3,53 +3,127 @@
 
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
-use super::compile_cache::Stats;
-use super::interpreters::Interpreter;
+use crate::processes::compile_cache::Stats;
+
+/// The steps of a target, in the order they run. `Land` is not timed: it is the move of a
+/// passed wheel into the output folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Step {
+    Prepare,
+    Build,
+    Auditwheel,
+    Repair,
+    Check,
+    Test,
+    Land,
+}
+
+impl Step {
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Prepare => "prepare",
+            Step::Build => "build",
+            Step::Auditwheel => "auditwheel",
+            Step::Repair => "repair",
+            Step::Check => "check",
+            Step::Test => "test",
+            Step::Land => "land",
+        }
+    }
+}
+
+/// What became of a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Passed,
+    /// A step failed; the target's wheel did not land.
+    Failed(Step),
+    /// Its group failed before any target ran (pull, container, interpreter selection), or
+    /// its log could not be made.
+    Setup,
+}
+
+impl Outcome {
+    /// The word in the summary and the JSON report: "ok", the failed step, or "setup".
+    pub fn word(self) -> &'static str {
+        match self {
+            Outcome::Passed => "ok",
+            Outcome::Failed(step) => step.name(),
+            Outcome::Setup => "setup",
+        }
+    }
+}
+
+impl Serialize for Outcome {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.word())
+    }
+}
 
 /// The result of one target.
 #[derive(Debug, Clone, Serialize)]
 pub struct TargetResult {
     pub target: String,
+    /// The runner the target ran on: "host" or the image's slug. Cache hints compare targets
+    /// of one group only (each has its own cache and its own interpreters).
+    pub group: String,
     pub interpreter: String,
-    /// "ok", or the step that failed.
-    pub result: String,
+    pub result: Outcome,
     pub error: Option<String>,
     pub seconds: f64,
     /// (step, seconds) in the order they ran.
-    pub steps: Vec<(String, f64)>,
+    pub steps: Vec<(Step, f64)>,
     pub cache: Stats,
+    /// How many times the target read a wheel whole (every entry inflated): once, for the
+    /// repair and check steps together.
+    pub wheel_reads: u64,
     pub wheel: Option<PathBuf>,
     pub size: Option<u64>,
     pub tag: Option<String>,
     pub log: PathBuf,
+    /// The interpreter's own compile flags, for the cache hint.
+    #[serde(skip)]
+    pub cflags: String,
 }
 
 impl TargetResult {
-    /// A row for a group that failed before any target ran (pull, container, selection).
-    pub fn failed_setup(group: &str, error: &str) -> TargetResult {
+    /// A row for a target about to run.
+    pub fn new(target: &str, group: &str, interpreter: &str, cflags: &str, log: PathBuf) -> TargetResult {
         TargetResult {
-            target: group.to_string(),
-            interpreter: String::new(),
-            result: "setup".into(),
-            error: Some(error.to_string()),
+            target: target.to_string(),
+            group: group.to_string(),
+            interpreter: interpreter.to_string(),
+            result: Outcome::Passed,
+            error: None,
             seconds: 0.0,
             steps: Vec::new(),
             cache: Stats::default(),
+            wheel_reads: 0,
             wheel: None,
             size: None,
             tag: None,
-            log: PathBuf::new(),
+            log,
+            cflags: cflags.to_string(),
         }
     }
 
-    pub fn ok(&self) -> bool {
-        self.result == "ok"
+    /// A row for a group that failed before any target ran (pull, container, selection).
+    pub fn failed_setup(group: &str, error: &str) -> TargetResult {
+        let mut r = TargetResult::new(group, group, "", "", PathBuf::new());
+        r.result = Outcome::Setup;
+        r.error = Some(error.to_string());
+        r
     }
 
-    pub fn step_seconds(&self, step: &str) -> Option<f64> {
-        self.steps.iter().find(|(s, _)| s == step).map(|(_, t)| *t)
+    pub fn ok(&self) -> bool {
+        self.result == Outcome::Passed
+    }
+
+    pub fn step_seconds(&self, step: Step) -> Option<f64> {
+        self.steps.iter().find(|(s, _)| *s == step).map(|(_, t)| *t)
     }
 }
 
@@ -61,8 +135,8 @@ pub fn print(results: &[TargetResult]) {
         "target", "result", "secs", "build", "cache hits", "size", "tag"
     );
     for r in results {
-        let result = if r.ok() { "ok".to_string() } else { format!("FAILED: {}", r.result) };
-        let build = r.step_seconds("build").map_or("-".into(), |t| format!("{t:.1}"));
+        let result = if r.ok() { "ok".to_string() } else { format!("FAILED: {}", r.result.word()) };
+        let build = r.step_seconds(Step::Build).map_or("-".into(), |t| format!("{t:.1}"));
         let cache = match r.cache.hit_rate() {
             Some(rate) => format!("{}/{} {rate:.0}%", r.cache.hits(), r.cache.hits() + r.cache.misses),
             None => "-".into(),
@@ -84,64 +158,67 @@ pub fn print(results: &[TargetResult]) {
     eprintln!();
     eprintln!("step seconds:");
     for r in results {
-        let steps: Vec<String> = r.steps.iter().map(|(s, t)| format!("{s} {t:.1}")).collect();
+        let steps: Vec<String> = r.steps.iter().map(|(s, t)| format!("{} {t:.1}", s.name())).collect();
         eprintln!("  {:<34} {}", r.target, steps.join(", "));
     }
     for r in results.iter().filter(|r| !r.ok()) {
         let log = if r.log.as_os_str().is_empty() { String::new() } else { format!(": log {}", r.log.display()) };
-        eprintln!("\n{} failed at {}{log}", r.target, r.result);
+        eprintln!("\n{} failed at {}{log}", r.target, r.result.word());
         if let Some(e) = &r.error {
             eprintln!("  {e}");
         }
     }
 }
 
-/// A hint for each target after the first whose build mostly missed the cache, naming the
-/// flags its interpreter injects that the first one's does not (and the reverse).
-pub fn cache_hints(results: &[TargetResult], interps: &[Interpreter], canonical: bool) -> Vec<String> {
+/// A hint for each target after the first of its group whose build mostly missed the cache,
+/// naming the flags its interpreter injects that the group's first one's does not (and the
+/// reverse). Each group (the host, or one image) has its own cache: a target is compared with
+/// the first target of its own group only.
+pub fn cache_hints(results: &[TargetResult], canonical: bool) -> Vec<String> {
     let mut hints = Vec::new();
-    let Some(first) = results.iter().find(|r| r.ok() && r.cache.hits() + r.cache.misses > 0) else {
-        return hints;
-    };
-    let flags_of = |tag: &str| -> Vec<String> {
-        interps
-            .iter()
-            .find(|i| i.tag == tag)
-            .map(|i| i.cflags.split_whitespace().map(String::from).collect())
-            .unwrap_or_default()
-    };
-    let first_flags = flags_of(&first.interpreter);
-    for r in results.iter().skip_while(|r| r.target != first.target).skip(1) {
-        let Some(rate) = r.cache.hit_rate() else {
-            continue;
-        };
-        if rate >= 50.0 {
-            continue;
+    let mut groups: Vec<&str> = Vec::new();
+    for r in results {
+        if !groups.contains(&r.group.as_str()) {
+            groups.push(&r.group);
         }
-        let flags = flags_of(&r.interpreter);
-        let differ: Vec<&String> = flags
-            .iter()
-            .filter(|f| !first_flags.contains(f))
-            .chain(first_flags.iter().filter(|f| !flags.contains(f)))
-            .collect();
-        let why = if differ.is_empty() {
-            "its compile flags match, so the sources themselves differ (or the cache was trimmed)".to_string()
-        } else if canonical {
-            format!(
-                "flags differ from {} in {} (add them to compile_cache.remove_flags if they do not change the ABI)",
-                first.interpreter,
-                join(&differ)
-            )
-        } else {
-            format!("flags differ from {} in {} (canonical flags are off)", first.interpreter, join(&differ))
+    }
+    for group in groups {
+        let members: Vec<&TargetResult> = results.iter().filter(|r| r.group == group).collect();
+        let Some(at) = members.iter().position(|r| r.ok() && r.cache.hits() + r.cache.misses > 0) else {
+            continue;
         };
-        hints.push(format!("{}: {rate:.0}% hits: {why}", r.interpreter));
+        let first = members[at];
+        let first_flags: Vec<&str> = first.cflags.split_whitespace().collect();
+        for r in &members[at + 1..] {
+            let Some(rate) = r.cache.hit_rate() else {
+                continue;
+            };
+            if rate >= 50.0 {
+                continue;
+            }
+            let flags: Vec<&str> = r.cflags.split_whitespace().collect();
+            let differ: Vec<&str> = flags
+                .iter()
+                .filter(|f| !first_flags.contains(f))
+                .chain(first_flags.iter().filter(|f| !flags.contains(f)))
+                .copied()
+                .collect();
+            let why = if differ.is_empty() {
+                "its compile flags match, so the sources themselves differ (or the cache was trimmed)".to_string()
+            } else if canonical {
+                format!(
+                    "flags differ from {} in {} (add them to compile_cache.remove_flags if they do not change the ABI)",
+                    first.interpreter,
+                    differ.join(", ")
+                )
+            } else {
+                format!("flags differ from {} in {} (canonical flags are off)", first.interpreter, differ.join(", "))
+            };
+            let who = if group == "host" { r.interpreter.clone() } else { format!("{group}: {}", r.interpreter) };
+            hints.push(format!("{who}: {rate:.0}% hits: {why}"));
+        }
     }
     hints
-}
-
-fn join(v: &[&String]) -> String {
-    v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
 }
 
 fn human_size(n: u64) -> String {
@@ -149,5 +226,48 @@ fn human_size(n: u64) -> String {
         format!("{:.1} MB", n as f64 / (1u64 << 20) as f64)
     } else {
         format!("{:.0} kB", n as f64 / 1024.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(group: &str, tag: &str, cflags: &str, hits: u64, misses: u64) -> TargetResult {
+        let mut r = TargetResult::new(&format!("{group}-{tag}"), group, tag, cflags, PathBuf::new());
+        r.cache = Stats { direct_hits: hits, preprocessed_hits: 0, misses };
+        r
+    }
+
+    /// Each image's first target is the baseline of that image only: the second image's first
+    /// target, cold in its own cache, gets no hint comparing it with the first image's.
+    #[test]
+    fn the_cache_hint_baseline_is_per_group() {
+        let results = vec![
+            row("manylinux2014_x86_64", "cp311-cp311", "-O3 -fwrapv", 0, 13),
+            row("manylinux2014_x86_64", "cp312-cp312", "-O3 -fno-strict-overflow", 10, 3),
+            row("musllinux_1_2_x86_64", "cp311-cp311", "-O2 -fwrapv", 0, 13),
+            row("musllinux_1_2_x86_64", "cp312-cp312", "-O2 -fno-strict-overflow", 1, 12),
+        ];
+        let hints = cache_hints(&results, true);
+        assert_eq!(hints.len(), 1, "{hints:?}");
+        assert!(
+            hints[0].starts_with("musllinux_1_2_x86_64: cp312-cp312: 8% hits: flags differ from cp311-cp311 in"),
+            "{hints:?}"
+        );
+        assert!(hints[0].contains("-fno-strict-overflow") && hints[0].contains("-fwrapv"), "{hints:?}");
+        assert!(!hints[0].contains("-O"), "the same image's flags are compared: {hints:?}");
+    }
+
+    #[test]
+    fn outcomes_serialize_as_the_report_words() {
+        let mut r = row("host", "cp311-cp311", "", 0, 0);
+        assert_eq!(serde_json::to_value(&r).unwrap()["result"], "ok");
+        r.result = Outcome::Failed(Step::Build);
+        r.steps.push((Step::Prepare, 1.0));
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["result"], "build");
+        assert_eq!(v["steps"][0][0], "prepare");
+        assert_eq!(serde_json::to_value(TargetResult::failed_setup("g", "e")).unwrap()["result"], "setup");
     }
 }

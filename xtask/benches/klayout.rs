@@ -1,0 +1,139 @@
+//! The real KLayout through the xtask (the real-KLayout issue's benchmark; it takes about
+//! 40 minutes on 2 cores, so it is run by hand, after `bash ci-scripts/setup-host.sh --klayout`):
+//!
+//!     cargo bench -p xtask --bench klayout -- --nocapture bench_klayout
+//!
+//! KLayout's sdist from PyPI, unpacked under target/ (never committed), built with the
+//! documented alternative config xtask/klayout.toml: cp311 from a cold compile cache, then
+//! cp312 (another flag group), then cp311 again with a warm cache. The figures are read off
+//! the summaries' step times and ccache's counters.
+//!
+//! The same in the stand-in container, for one interpreter (as long again, cold):
+//!
+//!     cargo bench -p xtask --bench klayout -- --nocapture in_the_container
+
+#[path = "../tests/it/support.rs"]
+#[allow(dead_code)]
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+use support::{repo_root, target, target_dir, text};
+
+const VERSION: &str = "0.30.12";
+
+fn wheels(work: &Path, project: &Path, pythons: &[&str], json: &Path) -> Vec<Value> {
+    wheels_on(&["--host"], work, project, pythons, json)
+}
+
+/// `cargo xtask --config xtask/klayout.toml wheels <runner> --project ...`, which must pass.
+fn wheels_on(runner: &[&str], work: &Path, project: &Path, pythons: &[&str], json: &Path) -> Vec<Value> {
+    let out = work.join("wheelhouse");
+    let mut args = vec!["--config", "xtask/klayout.toml", "wheels"];
+    args.extend(runner);
+    args.extend(["--project", project.to_str().unwrap()]);
+    for p in pythons {
+        args.extend(["--python", p]);
+    }
+    args.extend(["-o", out.to_str().unwrap(), "--json", json.to_str().unwrap()]);
+    let status = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(&args)
+        .env("XTASK_WHEELS_DIR", work.join("xtask"))
+        .current_dir(repo_root())
+        .status()
+        .unwrap();
+    assert!(status.success(), "the KLayout build failed: see the logs under {}", work.join("xtask/logs").display());
+    support::report(json)
+}
+
+fn build(t: &Value) -> f64 {
+    t["steps"].as_array().unwrap().iter().find(|s| s[0] == "build").map(|s| s[1].as_f64().unwrap()).unwrap()
+}
+
+fn cache(t: &Value) -> String {
+    let c = &t["cache"];
+    let hits = c["direct_hits"].as_u64().unwrap() + c["preprocessed_hits"].as_u64().unwrap();
+    format!("{hits}/{}", hits + c["misses"].as_u64().unwrap())
+}
+
+/// KLayout's sdist from PyPI, unpacked under `work` (once).
+fn sdist(work: &Path) -> std::path::PathBuf {
+    let project = work.join(format!("klayout-{VERSION}"));
+    if !project.join("setup.py").exists() {
+        std::fs::create_dir_all(work).unwrap();
+        let python = &support::tools().python;
+        let spec = format!("klayout=={VERSION}");
+        let o = Command::new(python)
+            .args(["-m", "pip", "download", "--no-deps", "--no-binary", ":all:", &spec, "-d"])
+            .arg(work)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        let tarball = work.join(format!("klayout-{VERSION}.tar.gz"));
+        assert!(Command::new("tar").arg("-C").arg(work).arg("-xzf").arg(&tarball).status().unwrap().success());
+    }
+    project
+}
+
+#[test]
+fn bench_klayout_cold_other_interpreter_warm() {
+    let work = target_dir().join("bench-klayout");
+    let project = sdist(&work);
+    let _ = std::fs::remove_dir_all(work.join("xtask"));
+    let cold = wheels(&work, &project, &["cp311", "cp312"], &work.join("cold.json"));
+    let warm = wheels(&work, &project, &["cp311"], &work.join("warm.json"));
+    let (a, b, c) = (target(&cold, "cp311-cp311"), target(&cold, "cp312-cp312"), target(&warm, "cp311-cp311"));
+    println!(
+        "\nKLayout {VERSION}, xtask/klayout.toml, {}",
+        std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
+    );
+    println!("cp311 cold:            build {:8.1} s  cache {}", build(a), cache(a));
+    println!(
+        "cp312 after cp311:     build {:8.1} s  cache {}  {:.3}x (goal 0.1x)",
+        build(b),
+        cache(b),
+        build(b) / build(a)
+    );
+    println!(
+        "cp311 again, warm:     build {:8.1} s  cache {}  {:.3}x (goal 0.05x)",
+        build(c),
+        cache(c),
+        build(c) / build(a)
+    );
+}
+
+/// The docker path holds for a project of this size: KLayout for cp312 in the stand-in image
+/// (Debian's packages installed into the container by the config's `[docker.packages]`), a
+/// cold compile cache of its own, repaired, checked and smoke-tested inside the container.
+#[test]
+fn in_the_container() {
+    let work = target_dir().join("bench-klayout");
+    let project = sdist(&work);
+    let sh = xshell::Shell::new().unwrap();
+    let image = xtask_dev::standin::ensure_image(&sh, &target_dir(), &xtask_dev::standin::Options::default()).unwrap();
+    let dir = work.join("docker");
+    let _ = std::fs::remove_dir_all(dir.join("xtask"));
+    let json = dir.join("report.json");
+    let targets = wheels_on(&["--image", &image, "--pull", "never"], &dir, &project, &["cp312"], &json);
+    let t = &targets[0];
+    assert_eq!(t["result"], "ok", "{t}");
+    let landed = support::list_wheels(&dir.join("wheelhouse"));
+    assert_eq!(landed.len(), 1, "{landed:?}");
+    let config = repo_root().join("xtask/klayout.toml");
+    let c = support::xtask(&["--config", config.to_str().unwrap(), "check-wheel", landed[0].to_str().unwrap()]);
+    assert!(c.status.success(), "{}", text(&c));
+    let log = std::fs::read_to_string(t["log"].as_str().unwrap()).unwrap();
+    assert!(
+        log.contains("smoke.py") && log.contains("Ran 4 tests") && log.contains("\nOK"),
+        "the smoke test ran:\n{log}"
+    );
+    println!(
+        "\nKLayout {VERSION} in {image}, cp312 cold: build {:.1} s, cache {}, total {:.1} s, {}",
+        build(t),
+        cache(t),
+        t["seconds"].as_f64().unwrap_or_default(),
+        t["tag"].as_str().unwrap_or_default()
+    );
+}

@@ -1,0 +1,93 @@
+//! Benchmarks of `wheels --host` (run by hand, not timed tests):
+//!
+//!     cargo bench -p xtask --bench wheels -- --nocapture --test-threads=1
+//!
+//! The miniature for four interpreters spanning 3.8-3.13 from a cold compile cache, then the
+//! same again with unchanged source, then cold without canonical flags for comparison. The
+//! figures are ratios within one run, read off the JSON reports' step times.
+
+#[path = "../tests/it/support.rs"]
+#[allow(dead_code)]
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+use support::{repo_root, text, TempDir};
+
+const PYTHONS: &[&str] = &["cp38", "cp310", "cp312", "cp313"];
+
+fn run(work: &Path, json: &Path, extra: &[&str]) -> Vec<Value> {
+    let out = work.join("wheelhouse");
+    let mut args: Vec<&str> = vec!["wheels", "--host", "-o", out.to_str().unwrap(), "--json", json.to_str().unwrap()];
+    for p in PYTHONS {
+        args.extend(["--python", p]);
+    }
+    args.extend(extra);
+    let o = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(&args)
+        .env("XTASK_WHEELS_DIR", work)
+        .current_dir(repo_root())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    doc["targets"].as_array().unwrap().clone()
+}
+
+fn step(t: &Value, name: &str) -> f64 {
+    t["steps"].as_array().unwrap().iter().find(|s| s[0] == name).map(|s| s[1].as_f64().unwrap()).unwrap_or(0.0)
+}
+
+fn total(targets: &[Value]) -> f64 {
+    targets.iter().map(|t| t["seconds"].as_f64().unwrap()).sum()
+}
+
+fn print(label: &str, targets: &[Value]) {
+    let first = step(&targets[0], "build");
+    println!("\n{label}");
+    println!(
+        "{:<22} {:>8} {:>8} {:>9} {:>8} {:>7} {:>8}  {:>10}",
+        "target", "prepare", "build", "auditw.", "test", "total", "build/1st", "cache hits"
+    );
+    for t in targets {
+        let c = &t["cache"];
+        let hits = c["direct_hits"].as_u64().unwrap() + c["preprocessed_hits"].as_u64().unwrap();
+        let all = hits + c["misses"].as_u64().unwrap();
+        println!(
+            "{:<22} {:>8.1} {:>8.1} {:>9.1} {:>8.1} {:>7.1} {:>8.2}x  {:>6}/{}",
+            t["target"].as_str().unwrap(),
+            step(t, "prepare"),
+            step(t, "build"),
+            step(t, "auditwheel"),
+            step(t, "test"),
+            t["seconds"].as_f64().unwrap(),
+            step(t, "build") / first,
+            hits,
+            all
+        );
+    }
+    println!("{:<22} {:>52.1}", "all targets", total(targets));
+}
+
+#[test]
+fn bench_wheels_host_cold_then_warm() {
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("load average before: {}", load.trim());
+    let dir = TempDir::new("bench-wheels");
+    let work = dir.path().join("canonical");
+    let cold = run(&work, &dir.path().join("cold.json"), &[]);
+    let warm = run(&work, &dir.path().join("warm.json"), &[]);
+    let plain = run(&dir.path().join("plain"), &dir.path().join("plain.json"), &["--no-canonical-flags"]);
+    print("cold compile cache, canonical flags (default)", &cold);
+    print("second run, unchanged source", &warm);
+    print("cold compile cache, --no-canonical-flags", &plain);
+    let worst = cold[1..].iter().map(|t| step(t, "build") / step(&cold[0], "build")).fold(0.0, f64::max);
+    println!("\nfurther interpreters' build step: at most {worst:.2}x the first's (goal <= 0.25x)");
+    println!("warm run total / cold run total: {:.2}x (goal <= 0.3x)", total(&warm) / total(&cold));
+    let plain_worst = plain[1..].iter().map(|t| step(t, "build") / step(&plain[0], "build")).fold(0.0, f64::max);
+    println!("without canonical flags: further builds at most {plain_worst:.2}x the first's");
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("load average after: {}", load.trim());
+}

@@ -1,0 +1,279 @@
+//! The one place a vendoring project edits: `xtask/wheels.toml`. Every name specific to the
+//! package (its import folder, the files that travel together, the tests) comes from here;
+//! the code knows no package by name. When the file is absent, the embedded default below
+//! applies (KLayout's rules).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::library::loader::RuntimeFolder;
+
+/// Where the config lives, relative to the repository root.
+pub const CONFIG_PATH: &str = "xtask/wheels.toml";
+
+/// The whole config file.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub project: Project,
+    pub tests: Tests,
+    pub interpreters: Interpreters,
+    pub compile_cache: CompileCache,
+    pub docker: Docker,
+    pub fix_wheel: FixWheel,
+    /// Folders of plugins that a library loads from its own folder at run time, which no ELF
+    /// tag records; check-wheel verifies them and fix-wheel moves them with their library.
+    pub runtime_folders: Vec<RuntimeFolder>,
+}
+
+/// What to build and how.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Project {
+    /// The folder to build, relative to the repository root. Empty: the root itself.
+    pub path: String,
+    /// How to build: `pip-wheel` (`pip wheel --no-deps --no-build-isolation`) or `setup-py`
+    /// (`python setup.py bdist_wheel`, as KLayout's setup.py wants).
+    pub build: BuildMethod,
+    /// Installed once into each interpreter's build venv (the build runs without isolation
+    /// so that it is offline, fast, and compiles in a stable folder).
+    pub build_requires: Vec<String>,
+    /// Extra environment for the build step (e.g. `KLAYOUT_SETUP_MULTICORE = "2"`).
+    pub build_env: BTreeMap<String, String>,
+    /// Names (globs) in the project folder that are not copied into a target's build folder.
+    pub exclude: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum BuildMethod {
+    PipWheel,
+    SetupPy,
+}
+
+impl Project {
+    /// The project path for messages.
+    pub fn path_or_root(&self) -> &str {
+        if self.path.is_empty() {
+            "the repository root"
+        } else {
+            &self.path
+        }
+    }
+}
+
+impl Default for Project {
+    fn default() -> Self {
+        Project {
+            path: String::new(),
+            build: BuildMethod::PipWheel,
+            build_requires: vec!["setuptools".into(), "wheel".into()],
+            build_env: BTreeMap::new(),
+            exclude: [
+                ".git",
+                "build",
+                "dist",
+                "wheelhouse",
+                "deploy",
+                "target",
+                "*.egg-info",
+                "__pycache__",
+                ".tox",
+                ".venv",
+            ]
+            .map(String::from)
+            .to_vec(),
+        }
+    }
+}
+
+/// The tests each wheel must pass in a fresh venv.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tests {
+    /// Scripts (relative to the repository root) run with the venv's python from a neutral
+    /// folder; each must exit 0.
+    pub scripts: Vec<String>,
+}
+
+/// Which interpreters `--all` takes.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Interpreters {
+    /// Tags (globs) that `--all` leaves out, e.g. `cp27-*`.
+    pub skip: Vec<String>,
+}
+
+/// The compile cache (ccache) and the compiler wrapper that makes it hit across interpreters.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CompileCache {
+    /// Use ccache when it is installed.
+    pub enabled: bool,
+    /// Canonicalise the flags below (off: each interpreter keeps its own flags).
+    pub canonical_flags: bool,
+    /// Compile flags that differ only by interpreter, removed from every compile line.
+    pub remove_flags: Vec<String>,
+    /// Flags added to every compile line instead.
+    pub add_flags: Vec<String>,
+    /// ccache's size limit.
+    pub max_size: String,
+}
+
+impl Default for CompileCache {
+    fn default() -> Self {
+        CompileCache {
+            enabled: true,
+            canonical_flags: true,
+            // CPython <= 3.11 injects -fwrapv, 3.12+ -fno-strict-overflow (which implies
+            // -fwrapv since GCC 8); 3.8-3.10 add -Wno-unused-result. None changes the ABI.
+            remove_flags: vec!["-fwrapv".into(), "-fno-strict-overflow".into(), "-Wno-unused-result".into()],
+            add_flags: vec!["-fno-strict-overflow".into()],
+            max_size: "5G".into(),
+        }
+    }
+}
+
+/// The images `wheels` builds in, and what each container installs before the builds.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Docker {
+    /// Image references, optionally pinned by digest (`name@sha256:...`).
+    pub images: Vec<String>,
+    /// Installed once per container, as root, by the image's package manager.
+    pub packages: Packages,
+    /// The interpreters of the CI matrix (`cargo xtask ci`): one job per image and tag.
+    /// `wheels --all` finds each image's interpreters itself; CI needs them spelled out.
+    pub matrix_pythons: Vec<String>,
+}
+
+/// Package lists per package manager (an image family has one of them).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Packages {
+    pub apt: Vec<String>,
+    pub dnf: Vec<String>,
+    pub yum: Vec<String>,
+    pub apk: Vec<String>,
+}
+
+impl Default for Docker {
+    fn default() -> Self {
+        let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        Docker {
+            images: list(&[
+                "quay.io/pypa/manylinux2014_x86_64",
+                "quay.io/pypa/manylinux_2_28_x86_64",
+                "quay.io/pypa/musllinux_1_2_x86_64",
+            ]),
+            packages: Packages {
+                apt: list(&["ccache"]),
+                dnf: list(&["ccache"]),
+                yum: list(&["ccache"]),
+                apk: list(&["ccache"]),
+            },
+            matrix_pythons: list(&[
+                "cp38-cp38",
+                "cp39-cp39",
+                "cp310-cp310",
+                "cp311-cp311",
+                "cp312-cp312",
+                "cp313-cp313",
+            ]),
+        }
+    }
+}
+
+/// The 2018 repair's rules.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FixWheel {
+    /// Names (globs with `*`) in the package folder that move into the libs folder the
+    /// extension modules' RPATH points to, when the wheel shows the old auditwheel defect.
+    pub move_to_libs: Vec<String>,
+}
+
+impl Default for FixWheel {
+    fn default() -> Self {
+        FixWheel { move_to_libs: vec!["lib_*".into(), "db_plugins".into()] }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            project: Project::default(),
+            tests: Tests::default(),
+            interpreters: Interpreters::default(),
+            compile_cache: CompileCache::default(),
+            docker: Docker::default(),
+            fix_wheel: FixWheel::default(),
+            runtime_folders: vec![RuntimeFolder { folder: "db_plugins".into(), beside: "lib_db".into() }],
+        }
+    }
+}
+
+impl Config {
+    /// Reads `path`; the embedded default when `path` is the default location and absent.
+    pub fn load(path: &Path, explicit: bool) -> Result<Config> {
+        if !explicit && !path.exists() {
+            return Ok(Config::default());
+        }
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read the config {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("the config {} is not valid", path.display()))
+    }
+}
+
+/// The repository root: the folder above this crate.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The workspace's target folder (`CARGO_TARGET_DIR`, else `target/` at the root): where the
+/// tools venv, the work folder of `wheels` and the tests' caches live.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target"))
+}
+
+/// Matches a name against a glob with `*` (any run of characters) and `?` (one character).
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    fn go(p: &[char], n: &[char]) -> bool {
+        match p.split_first() {
+            None => n.is_empty(),
+            Some(('*', rest)) => (0..=n.len()).any(|i| go(rest, &n[i..])),
+            Some(('?', rest)) => !n.is_empty() && go(rest, &n[1..]),
+            Some((c, rest)) => n.first() == Some(c) && go(rest, &n[1..]),
+        }
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    go(&p, &n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("lib_*", "lib_tl.cpython-311-x86_64-linux-gnu.so"));
+        assert!(!glob_match("lib_*", "libz.so"));
+        assert!(glob_match("cp3?-*", "cp39-cp39"));
+        assert!(glob_match("db_plugins", "db_plugins"));
+    }
+
+    #[test]
+    fn default_matches_documented_file() {
+        let parsed: Config = toml::from_str(
+            "[fix_wheel]\nmove_to_libs = [\"lib_*\", \"db_plugins\"]\n\
+             [[runtime_folders]]\nfolder = \"db_plugins\"\nbeside = \"lib_db\"\n",
+        )
+        .unwrap();
+        assert_eq!(parsed, Config::default());
+        assert!(toml::from_str::<Config>("[fix_wheel]\nmove = []\n").is_err(), "unknown keys are refused");
+    }
+}

@@ -1,0 +1,24 @@
+//! The wheel library: pure code over a wheel's bytes and the config. Nothing here starts a
+//! process, prints or exits; every command computes what it needs once per wheel here and
+//! passes it on.
+//!
+//! - [`wheel`]: a wheel opened and checked (names, RECORD, WHEEL), one parallel pass over
+//!   its entries, and writing (raw copy, atomic replace)
+//! - [`elf`]: the facts of one ELF file
+//! - [`analysis`]: that one pass: every entry inflated once, hashed, read as ELF
+//! - [`loader`]: the ld.so simulation over the installed tree
+//! - [`policy`]: manylinux/musllinux policies (auditwheel's JSON, embedded) and the tag earned
+//! - [`plan`]: the repair plan (the 2018 old-layout move), decided from the loader graph
+//! - [`report`]: check-wheel's verdict on an analysed wheel, each finding with its level
+//! - [`config`]: the project config, `xtask/wheels.toml`
+//! - [`image`]: docker image references (validated before they reach a command line)
+
+pub mod analysis;
+pub mod config;
+pub mod elf;
+pub mod image;
+pub mod loader;
+pub mod plan;
+pub mod policy;
+pub mod report;
+pub mod wheel;

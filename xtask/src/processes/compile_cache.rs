@@ -1,0 +1,234 @@
+//! The compile cache shared across interpreters: ccache behind a small compiler wrapper.
+//!
+//! Every CPython injects its own flags into every compile (`-fwrapv` up to 3.11,
+//! `-fno-strict-overflow` from 3.12, `-Wno-unused-result` up to 3.10), and newer setuptools
+//! compiles C++ with `g++` where older ones used `gcc`: either difference alone makes ccache
+//! miss on code that never includes Python.h. The wrapper, set as CC and CXX, picks the driver
+//! by the source's language, replaces the interpreter-specific flags by one canonical set from
+//! the config, and calls ccache; link lines pass through untouched. It is a POSIX sh script
+//! written into the cache folder, so it runs inside a container without the host's binary.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use xshell::Shell;
+
+use super::runner::Runner;
+use crate::library::config::CompileCache;
+
+/// The wrapper. Fixed text: every value comes from the environment (XTASK_CC, XTASK_CXX,
+/// XTASK_CC_REMOVE, XTASK_CC_ADD, XTASK_CCACHE), so it never needs quoting.
+pub const WRAPPER: &str = r#"#!/bin/sh
+# Written by cargo xtask wheels: a compiler wrapper that makes ccache hit across Python
+# interpreters. Invoked as xtask-cc (CC) or xtask-c++ (CXX).
+case "$0" in
+  *c++) driver="${XTASK_CXX:-g++}" ;;
+  *) driver="${XTASK_CC:-gcc}" ;;
+esac
+compile=no
+lang=
+for a in "$@"; do
+  case "$a" in
+    -c) compile=yes ;;
+    *.c) lang=c ;;
+    *.cc|*.cpp|*.cxx|*.C|*.c++) lang=c++ ;;
+  esac
+done
+if [ "$compile" = no ]; then
+  # Link lines are left alone.
+  exec $driver "$@"
+fi
+case "$lang" in
+  c) driver="${XTASK_CC:-gcc}" ;;
+  c++) driver="${XTASK_CXX:-g++}" ;;
+esac
+for a do
+  shift
+  keep=yes
+  for r in $XTASK_CC_REMOVE; do
+    if [ "$a" = "$r" ]; then keep=no; fi
+  done
+  if [ "$keep" = yes ]; then set -- "$@" "$a"; fi
+done
+exec $XTASK_CCACHE $driver $XTASK_CC_ADD "$@"
+"#;
+
+/// The compile cache of one runner: where it lives and the environment a build gets.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    /// The host folder holding `ccache/` and `bin/`.
+    pub root: PathBuf,
+    /// ccache is installed where the builds run.
+    pub ccache: bool,
+}
+
+/// ccache's counters that tell hits from misses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Stats {
+    pub direct_hits: u64,
+    pub preprocessed_hits: u64,
+    pub misses: u64,
+}
+
+impl Stats {
+    pub fn hits(&self) -> u64 {
+        self.direct_hits + self.preprocessed_hits
+    }
+
+    /// Hits as a share of cacheable compiles, in percent.
+    pub fn hit_rate(&self) -> Option<f64> {
+        let total = self.hits() + self.misses;
+        (total > 0).then(|| 100.0 * self.hits() as f64 / total as f64)
+    }
+
+    /// What happened between `before` and `self`.
+    pub fn since(&self, before: &Stats) -> Stats {
+        Stats {
+            direct_hits: self.direct_hits.saturating_sub(before.direct_hits),
+            preprocessed_hits: self.preprocessed_hits.saturating_sub(before.preprocessed_hits),
+            misses: self.misses.saturating_sub(before.misses),
+        }
+    }
+}
+
+impl Cache {
+    /// Sets up the cache folder and the wrapper scripts under `root`; probes ccache.
+    pub fn prepare(sh: &Shell, runner: &Runner, root: &Path) -> Result<Cache> {
+        let bin = root.join("bin");
+        std::fs::create_dir_all(&bin).with_context(|| format!("cannot create {}", bin.display()))?;
+        std::fs::create_dir_all(root.join("ccache"))?;
+        for name in ["xtask-cc", "xtask-c++"] {
+            let path = bin.join(name);
+            if std::fs::read_to_string(&path).ok().as_deref() != Some(WRAPPER) {
+                std::fs::write(&path, WRAPPER)?;
+            }
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+        }
+        let job = runner.cmd(sh, "ccache", &["--version".into()], root, &[]);
+        let ccache = job.cmd.quiet().ignore_stdout().ignore_stderr().run().is_ok();
+        if !ccache {
+            eprintln!("xtask: ccache not found where the builds run: compiling without a cache (install ccache)");
+        }
+        Ok(Cache { root: root.to_path_buf(), ccache })
+    }
+
+    /// The environment a build gets: CC/CXX through the wrapper, ccache's settings. `base_dir`
+    /// is the folder above every target's build folder, so paths inside compare equal.
+    pub fn build_env(
+        &self,
+        runner: &Runner,
+        config: &CompileCache,
+        base_dir: &Path,
+        cc: &str,
+        cxx: &str,
+    ) -> Vec<(String, String)> {
+        let bin = self.root.join("bin");
+        let (remove, add) = if config.canonical_flags {
+            (config.remove_flags.join(" "), config.add_flags.join(" "))
+        } else {
+            (String::new(), String::new())
+        };
+        let mut env = vec![
+            ("CC".to_string(), self.cc_wrapper(runner)),
+            ("CXX".to_string(), runner.path(&bin.join("xtask-c++"))),
+            ("XTASK_CC".to_string(), cc.to_string()),
+            ("XTASK_CXX".to_string(), cxx.to_string()),
+            ("XTASK_CC_REMOVE".to_string(), remove),
+            ("XTASK_CC_ADD".to_string(), add),
+            ("XTASK_CCACHE".to_string(), if self.ccache { "ccache".to_string() } else { String::new() }),
+        ];
+        env.extend(self.ccache_env(runner, config, base_dir));
+        env
+    }
+
+    /// The C wrapper the build gets as `CC`, as the runner sees it.
+    pub fn cc_wrapper(&self, runner: &Runner) -> String {
+        runner.path(&self.root.join("bin").join("xtask-cc"))
+    }
+
+    /// ccache's own settings: the cache folder, paths made relative below `base_dir`, and no
+    /// hashing of the working folder (each target compiles in its own).
+    pub fn ccache_env(&self, runner: &Runner, config: &CompileCache, base_dir: &Path) -> Vec<(String, String)> {
+        vec![
+            ("CCACHE_DIR".to_string(), runner.path(&self.root.join("ccache"))),
+            ("CCACHE_BASEDIR".to_string(), runner.path(base_dir)),
+            ("CCACHE_NOHASHDIR".to_string(), "1".to_string()),
+            ("CCACHE_MAXSIZE".to_string(), config.max_size.clone()),
+        ]
+    }
+
+    /// ccache's counters now (zero when there is no ccache).
+    pub fn stats(&self, sh: &Shell, runner: &Runner, config: &CompileCache) -> Stats {
+        if !self.ccache {
+            return Stats::default();
+        }
+        let env = self.ccache_env(runner, config, &self.root);
+        let job = runner.cmd(sh, "ccache", &["--print-stats".into()], &self.root, &env);
+        job.cmd.quiet().ignore_stderr().read().map(|t| parse_stats(&t)).unwrap_or_default()
+    }
+}
+
+/// Reads `ccache --print-stats` (tab-separated `key value` lines).
+pub fn parse_stats(text: &str) -> Stats {
+    let map: BTreeMap<&str, u64> = text
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .filter_map(|(k, v)| Some((k.trim(), v.trim().parse().ok()?)))
+        .collect();
+    let get = |k: &str| map.get(k).copied().unwrap_or(0);
+    Stats {
+        direct_hits: get("direct_cache_hit"),
+        preprocessed_hits: get("preprocessed_cache_hit"),
+        misses: get("cache_miss"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_print_stats() {
+        let s =
+            parse_stats("stats_updated_timestamp\t0\ndirect_cache_hit\t12\npreprocessed_cache_hit\t3\ncache_miss\t5\n");
+        assert_eq!(s, Stats { direct_hits: 12, preprocessed_hits: 3, misses: 5 });
+        assert_eq!(s.hits(), 15);
+        assert_eq!(s.hit_rate(), Some(75.0));
+        assert_eq!(
+            s.since(&Stats { direct_hits: 2, preprocessed_hits: 3, misses: 1 }),
+            Stats { direct_hits: 10, preprocessed_hits: 0, misses: 4 }
+        );
+    }
+
+    /// The wrapper as sh runs it: the driver by language, flags replaced, links untouched.
+    #[test]
+    fn wrapper_rewrites_compile_lines_only() {
+        let dir = std::env::temp_dir().join(format!("xtask-wrapper-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = dir.join("xtask-cc");
+        std::fs::write(&script, WRAPPER).unwrap();
+        let run = |args: &[&str]| -> String {
+            let out = std::process::Command::new("sh")
+                .arg(&script)
+                .args(args)
+                .env("XTASK_CC", "echo gcc")
+                .env("XTASK_CXX", "echo g++")
+                .env("XTASK_CC_REMOVE", "-fwrapv -Wno-unused-result")
+                .env("XTASK_CC_ADD", "-fno-strict-overflow")
+                .env("XTASK_CCACHE", "")
+                .output()
+                .unwrap();
+            String::from_utf8(out.stdout).unwrap().trim().to_string()
+        };
+        assert_eq!(
+            run(&["-fwrapv", "-O3", "-c", "src/a.cc", "-o", "a.o"]),
+            "g++ -fno-strict-overflow -O3 -c src/a.cc -o a.o"
+        );
+        assert_eq!(run(&["-Wno-unused-result", "-c", "x.c", "-o", "x.o"]), "gcc -fno-strict-overflow -c x.c -o x.o");
+        assert_eq!(run(&["-shared", "-fwrapv", "a.o", "-o", "a.so"]), "gcc -shared -fwrapv a.o -o a.so");
+        assert_eq!(run(&["-c", "a b.cc"]), "g++ -fno-strict-overflow -c a b.cc");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,281 @@
+//! The interpreters a runner has, each asked for its own tag (never guessed from a folder
+//! name), and the selection `--python` / `--all` makes of them.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use xshell::{cmd, Shell};
+
+use super::runner::{Place, Runner};
+use crate::library::config::glob_match;
+
+/// Asks an interpreter for its tag and what it can do. Python 2.7 compatible on purpose: it
+/// runs on every interpreter found, including the ones the user will skip.
+const PROBE: &str = r#"
+import json, platform, sys, sysconfig
+v = sys.version_info
+abi = getattr(sys, "abiflags", None)
+if abi is None:
+    abi = ""
+    if sysconfig.get_config_var("Py_DEBUG"): abi += "d"
+    if sysconfig.get_config_var("WITH_PYMALLOC"): abi += "m"
+    if sysconfig.get_config_var("Py_UNICODE_SIZE") == 4: abi += "u"
+impl = platform.python_implementation()
+if impl == "CPython":
+    py = "cp%d%d" % (v[0], v[1]); tag = "%s-%s%s" % (py, py, abi)
+elif impl == "PyPy":
+    pp = sys.pypy_version_info
+    py = "pp%d%d" % (v[0], v[1]); tag = "%s-pypy%d%d_pp%d%d" % (py, v[0], v[1], pp[0], pp[1])
+else:
+    py = impl.lower(); tag = py
+def has(m):
+    try:
+        __import__(m); return True
+    except Exception:
+        return False
+cv = sysconfig.get_config_var
+print(json.dumps({"tag": tag, "version": "%d.%d.%d" % (v[0], v[1], v[2]), "executable": sys.executable,
+                  "implementation": impl, "prefix": sys.prefix,
+                  "pip": has("pip"), "venv": has("venv") and has("ensurepip"),
+                  "cc": cv("CC") or "gcc", "cxx": cv("CXX") or "g++", "cflags": cv("CFLAGS") or "",
+                  "ldshared": cv("LDSHARED") or "", "ldcxxshared": cv("LDCXXSHARED") or ""}))
+"#;
+
+/// One interpreter.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Interpreter {
+    /// `cp311-cp311`, `cp27-cp27mu`, `cp313-cp313t`.
+    pub tag: String,
+    pub version: String,
+    /// "CPython", "PyPy".
+    #[serde(default)]
+    pub implementation: String,
+    /// Its `sys.prefix`, as the runner sees it.
+    #[serde(default)]
+    pub prefix: String,
+    /// The path to run, as the runner sees it.
+    #[serde(skip)]
+    pub python: String,
+    pub pip: bool,
+    pub venv: bool,
+    /// The compilers and flags the interpreter's sysconfig injects into every build.
+    pub cc: String,
+    pub cxx: String,
+    pub cflags: String,
+    /// The link lines setuptools uses (see link.rs for what the build does with them).
+    #[serde(default)]
+    pub ldshared: String,
+    #[serde(default)]
+    pub ldcxxshared: String,
+}
+
+impl Interpreter {
+    /// The Python part of the tag (`cp311`).
+    pub fn python_tag(&self) -> &str {
+        self.tag.split('-').next().unwrap_or(&self.tag)
+    }
+}
+
+/// Every interpreter the runner has: `/opt/python/*/bin/python` (the manylinux layout), else
+/// pyenv's versions, else `python3.X` / `python2.7` on PATH (host only).
+pub fn discover(sh: &Shell, runner: &Runner) -> Result<Vec<Interpreter>> {
+    let candidates = candidates(sh, runner)?;
+    if candidates.is_empty() {
+        bail!("no Python interpreter found (looked in /opt/python/*/bin, $(pyenv root)/versions/*/bin, and python3.X on PATH)");
+    }
+    let mut found: Vec<Interpreter> = Vec::new();
+    for python in candidates {
+        match probe(sh, runner, &python) {
+            Ok(i) if !found.iter().any(|f| f.tag == i.tag) => found.push(i),
+            Ok(_) => {}
+            Err(e) => eprintln!("xtask: skipping {python}: {e:#}"),
+        }
+    }
+    found.sort_by_key(|i| version_key(&i.version));
+    Ok(found)
+}
+
+fn version_key(v: &str) -> Vec<u32> {
+    v.split('.').map(|p| p.parse().unwrap_or(0)).collect()
+}
+
+fn candidates(sh: &Shell, runner: &Runner) -> Result<Vec<String>> {
+    match &runner.place {
+        Place::Container { .. } => {
+            // The image's own listing: the pypa layout is the contract.
+            let job = runner.cmd(
+                sh,
+                "sh",
+                &["-c".into(), "ls -d /opt/python/*/bin/python 2>/dev/null || true".into()],
+                Path::new("/"),
+                &[],
+            );
+            let out = job.cmd.quiet().read().context("cannot list /opt/python in the container")?;
+            Ok(out.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect())
+        }
+        Place::Host => {
+            let opt = glob_bins(Path::new("/opt/python"));
+            if !opt.is_empty() {
+                return Ok(opt);
+            }
+            let pyenv_root = std::env::var_os("PYENV_ROOT").map(PathBuf::from).or_else(|| {
+                cmd!(sh, "pyenv root").quiet().ignore_stderr().read().ok().map(|s| PathBuf::from(s.trim()))
+            });
+            if let Some(root) = pyenv_root {
+                let pyenv = glob_bins(&root.join("versions"));
+                if !pyenv.is_empty() {
+                    return Ok(pyenv);
+                }
+            }
+            let mut on_path = Vec::new();
+            for name in ["python2.7"].into_iter().map(String::from).chain((6..=14).map(|m| format!("python3.{m}"))) {
+                if let Ok(p) = cmd!(sh, "which {name}").quiet().ignore_stderr().read() {
+                    on_path.push(p.trim().to_string());
+                }
+            }
+            Ok(on_path)
+        }
+    }
+}
+
+/// `<dir>/*/bin/python` that exist, sorted.
+fn glob_bins(dir: &Path) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path().join("bin/python"))
+                .filter(|p| p.exists())
+                .map(|p| p.display().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// Asks one interpreter who it is.
+pub fn probe(sh: &Shell, runner: &Runner, python: &str) -> Result<Interpreter> {
+    let job = runner.cmd(sh, python, &["-c".into(), PROBE.into()], Path::new("/"), &[]);
+    let out = job.cmd.quiet().ignore_stderr().read().with_context(|| format!("{python} does not run"))?;
+    let mut i: Interpreter = serde_json::from_str(out.trim()).with_context(|| format!("{python} gave no tag"))?;
+    i.python = python.to_string();
+    Ok(i)
+}
+
+/// The interpreters selected: `--python` selectors (tags and globs, `{a,b}` alternatives),
+/// or with `all` every one not in `skip`. A selector that matches nothing is an error that
+/// lists what exists.
+pub fn select(found: &[Interpreter], selectors: &[String], all: bool, skip: &[String]) -> Result<Vec<Interpreter>> {
+    let listing = || found.iter().map(|i| i.tag.as_str()).collect::<Vec<_>>().join(", ");
+    if selectors.is_empty() {
+        if !all {
+            bail!("no interpreter selected: pass --all or --python SEL (found: {})", listing());
+        }
+        let chosen: Vec<Interpreter> =
+            found.iter().filter(|i| !skip.iter().any(|s| glob_match(s, &i.tag))).cloned().collect();
+        if chosen.is_empty() {
+            bail!("--all leaves no interpreter: every one found ({}) is in the config's skip list", listing());
+        }
+        return Ok(chosen);
+    }
+    let mut chosen: Vec<Interpreter> = Vec::new();
+    for sel in selectors {
+        validate_selector(sel)?;
+        let matched: Vec<&Interpreter> = found.iter().filter(|i| matches(sel, i)).collect();
+        if matched.is_empty() {
+            bail!("--python {sel} matches no interpreter here; there are: {}", listing());
+        }
+        for m in matched {
+            if !chosen.contains(m) {
+                chosen.push(m.clone());
+            }
+        }
+    }
+    chosen.sort_by_key(|i| version_key(&i.version));
+    Ok(chosen)
+}
+
+/// Selectors reach command lines and file names: only tag characters and glob syntax.
+pub fn validate_selector(sel: &str) -> Result<()> {
+    if sel.is_empty() || !sel.chars().all(|c| c.is_ascii_alphanumeric() || "_-*?{},.".contains(c)) {
+        bail!("--python {sel:?} is not a tag or glob (letters, digits, _ - * ? {{ }} , only)");
+    }
+    Ok(())
+}
+
+/// `cp311` matches `cp311-cp311`; a glob matches the whole tag or its Python part.
+fn matches(sel: &str, i: &Interpreter) -> bool {
+    expand_braces(sel).iter().any(|s| glob_match(s, &i.tag) || glob_match(s, i.python_tag()))
+}
+
+/// `cp3{10,11}*` -> `cp310*`, `cp311*`.
+fn expand_braces(s: &str) -> Vec<String> {
+    let (Some(open), Some(close)) = (s.find('{'), s.find('}')) else {
+        return vec![s.to_string()];
+    };
+    if close < open {
+        return vec![s.to_string()];
+    }
+    let (head, tail) = (&s[..open], &s[close + 1..]);
+    s[open + 1..close].split(',').flat_map(|alt| expand_braces(&format!("{head}{alt}{tail}"))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn interp(tag: &str, version: &str) -> Interpreter {
+        Interpreter {
+            tag: tag.into(),
+            version: version.into(),
+            implementation: "CPython".into(),
+            prefix: format!("/x/{tag}"),
+            python: format!("/x/{tag}"),
+            pip: true,
+            venv: true,
+            cc: "gcc".into(),
+            cxx: "g++".into(),
+            cflags: String::new(),
+            ldshared: String::new(),
+            ldcxxshared: String::new(),
+        }
+    }
+
+    fn found() -> Vec<Interpreter> {
+        vec![
+            interp("cp27-cp27mu", "2.7.18"),
+            interp("cp38-cp38", "3.8.18"),
+            interp("cp310-cp310", "3.10.13"),
+            interp("cp311-cp311", "3.11.7"),
+            interp("cp312-cp312", "3.12.1"),
+        ]
+    }
+
+    fn tags(v: &[Interpreter]) -> Vec<&str> {
+        v.iter().map(|i| i.tag.as_str()).collect()
+    }
+
+    #[test]
+    fn selectors() {
+        let f = found();
+        assert_eq!(tags(&select(&f, &["cp311".into()], false, &[]).unwrap()), ["cp311-cp311"]);
+        assert_eq!(tags(&select(&f, &["cp311-cp311".into()], false, &[]).unwrap()), ["cp311-cp311"]);
+        assert_eq!(tags(&select(&f, &["cp3{10,11}*".into()], false, &[]).unwrap()), ["cp310-cp310", "cp311-cp311"]);
+        assert_eq!(
+            tags(&select(&f, &["cp312".into(), "cp38".into()], false, &[]).unwrap()),
+            ["cp38-cp38", "cp312-cp312"]
+        );
+        assert_eq!(tags(&select(&f, &[], true, &["cp27-*".into()]).unwrap()).len(), 4);
+        let e = select(&f, &["cp39".into()], false, &[]).unwrap_err().to_string();
+        assert!(e.contains("cp39") && e.contains("cp311-cp311"), "{e}");
+        assert!(select(&f, &[], false, &[]).is_err());
+        assert!(select(&f, &["cp311; rm -rf /".into()], false, &[]).is_err());
+    }
+
+    #[test]
+    fn braces() {
+        assert_eq!(expand_braces("a{1,2}b{x,y}"), ["a1bx", "a1by", "a2bx", "a2by"]);
+        assert_eq!(expand_braces("plain"), ["plain"]);
+    }
+}

@@ -1,0 +1,80 @@
+//! One target, as a straight line: source > built > repaired > fixed > checked > tested >
+//! landed. Each step is timed and its failure named; the first error stops this target only.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use super::steps::{self, Ctx, Landed};
+use super::summary::{Outcome, Step, TargetResult};
+use crate::library::wheel;
+use crate::processes::log::Log;
+
+/// A running target: its log and the result being filled in.
+struct Run<'a> {
+    log: Log,
+    result: &'a mut TargetResult,
+}
+
+impl Run<'_> {
+    /// Runs one step, timed, into the target's log; a failure names the step.
+    fn step<T>(&mut self, step: Step, f: impl FnOnce(&mut Log) -> Result<T>) -> Result<T> {
+        eprintln!("[{}] {}", self.result.target, step.name());
+        let t = Instant::now();
+        let value = f(&mut self.log).with_context(|| format!("{}: {} failed", self.result.target, step.name()));
+        self.result.steps.push((step, t.elapsed().as_secs_f64()));
+        if value.is_err() {
+            self.result.result = Outcome::Failed(step);
+        }
+        value
+    }
+
+    /// The whole line.
+    fn all(&mut self, ctx: &Ctx, out_dir: &Path) -> Result<Landed> {
+        let _ = std::fs::remove_dir_all(&ctx.work);
+        let source = self.step(Step::Prepare, |log| steps::prepare(ctx, log))?;
+        let before = ctx.cache.stats(ctx.sh, ctx.runner, &ctx.config.compile_cache);
+        let built = self.step(Step::Build, |log| steps::build_wheel(ctx, log, &source, &before));
+        self.result.cache = ctx.cache.stats(ctx.sh, ctx.runner, &ctx.config.compile_cache).since(&before);
+        let built = built?;
+        let repaired = self.step(Step::Auditwheel, |log| steps::auditwheel_repair(ctx, log, built))?;
+        let fixed = self.step(Step::Repair, |log| steps::repair(ctx, log, repaired))?;
+        let checked = self.step(Step::Check, |log| steps::check(ctx, log, fixed))?;
+        let tested = self.step(Step::Test, |log| steps::test_wheel(ctx, log, checked))?;
+        self.result.result = Outcome::Failed(Step::Land);
+        let landed = steps::land(tested, out_dir)?;
+        self.result.result = Outcome::Passed;
+        Ok(landed)
+    }
+}
+
+/// Runs every step of one target and returns its row of the summary.
+pub fn run_target(ctx: &Ctx, mut result: TargetResult, out_dir: &Path) -> TargetResult {
+    let start = Instant::now();
+    let reads = wheel::full_reads();
+    let log = match Log::create(&result.log, &result.target) {
+        Ok(l) => l,
+        Err(e) => {
+            result.result = Outcome::Setup;
+            result.error = Some(format!("{e:#}"));
+            return result;
+        }
+    };
+    let mut run = Run { log, result: &mut result };
+    match run.all(ctx, out_dir) {
+        Ok(landed) => {
+            run.result.size = Some(landed.size);
+            run.result.wheel = Some(landed.wheel);
+            run.result.tag = Some(landed.tag);
+        }
+        Err(e) => {
+            run.log.note(&format!("error: {e:#}"));
+            eprintln!("[{}] FAILED: {e:#}", run.result.target);
+            run.result.error = Some(format!("{e:#}"));
+        }
+    }
+    result.wheel_reads = wheel::full_reads() - reads;
+    result.seconds = start.elapsed().as_secs_f64();
+    result
+}

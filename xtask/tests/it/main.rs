@@ -1,0 +1,22 @@
+//! The integration tests, one crate (one binary to link): every command end to end against
+//! real tools (auditwheel, patchelf, pip, venvs, the Docker engine, a package index).
+//!
+//! A test that lacks a tool on this machine follows one rule (`support::skip`): under `CI`
+//! or `XTASK_NO_SKIP` it fails; elsewhere it prints one `skipped: ...` line.
+
+// Test helpers are shared by the modules and the benchmarks; not each uses every one.
+#![allow(dead_code)]
+
+mod support;
+
+mod cli;
+mod deploy_ci;
+mod fixtures;
+mod fuzz_regressions;
+mod klayout_wheels;
+mod layers;
+mod miniature;
+mod policy_files;
+mod standin;
+mod wheels_docker;
+mod wheels_host;

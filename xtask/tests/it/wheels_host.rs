@@ -1,0 +1,307 @@
+//! `cargo xtask wheels --host` end to end on the miniature, with the real auditwheel, pip,
+//! venvs and ccache of this machine.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::support::{broken_for_312, list_wheels, repo_root, report, target, text, walk, TempDir, Wheels};
+
+/// Runs `cargo xtask wheels --host` with its work folder (runs, cache, venvs) in `work`.
+fn wheels(work: &Path, args: &[&str]) -> Output {
+    // A heartbeat every 3 s instead of every minute, so that a build shows one.
+    Wheels::host(work).args(args).env("XTASK_HEARTBEAT_SECS", "3").output()
+}
+
+/// The miniature's translation units that include Python.h (the extension modules); the
+/// rest must hit the cache from the second interpreter on.
+fn python_free_units() -> u64 {
+    let src = repo_root().join("testdata/minilayout/src");
+    let mut all = 0;
+    let mut with_python = 0;
+    for dir in walk(&src) {
+        if dir.extension().is_some_and(|e| e == "cc") {
+            all += 1;
+            if std::fs::read_to_string(&dir).unwrap().contains("Python.h")
+                || std::fs::read_to_string(&dir).unwrap().contains("pymod_common.h")
+            {
+                with_python += 1;
+            }
+        }
+    }
+    assert!(all > with_python && with_python > 0, "the miniature has {all} units, {with_python} with Python.h");
+    all - with_python
+}
+
+/// Two interpreters of different flag groups (3.11 injects -fwrapv, 3.12 -fno-strict-overflow)
+/// from a cold cache: both wheels land, repaired, checked and tested; the second build hits
+/// the cache for every translation unit without Python.h; a second run of the same commit
+/// gives byte-identical wheels.
+#[test]
+fn two_interpreters_cold_cache_then_reproducible() {
+    let work = TempDir::new("wheels-two");
+    let out = work.path().join("wheelhouse");
+    let json = work.path().join("report.json");
+    let o = wheels(
+        &work.path().join("w"),
+        &["--python", "cp311", "--python", "cp312", "-o", out.to_str().unwrap(), "--json", json.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let landed = list_wheels(&out);
+    assert_eq!(landed.len(), 2, "{landed:?}\n{}", text(&o));
+    // A long build shows it is alive and how far it got (ccache's counters).
+    let progress: Vec<u64> = text(&o)
+        .lines()
+        .filter(|l| l.starts_with("[host-cp311-cp311] ... the build still running ("))
+        .filter_map(|l| l.split("; ").nth(1)?.strip_suffix(" compiles so far, 0 from the cache")?.parse().ok())
+        .collect();
+    assert!(progress.iter().any(|&n| n > 0), "no heartbeat with progress:\n{}", text(&o));
+    for w in &landed {
+        let name = w.file_name().unwrap().to_string_lossy();
+        assert!(name.contains("manylinux_"), "auditwheel repaired it: {name}");
+        let c = crate::support::xtask(&["check-wheel", w.to_str().unwrap()]);
+        assert!(c.status.success(), "{}", text(&c));
+        // auditwheel grafted libbz2 next to the package.
+        let a = xtask::library::analysis::Analysis::of(w).unwrap();
+        assert!(a.elf.keys().any(|k| k.starts_with("minilayout.libs/libbz2")), "{:?}", a.elf.keys());
+    }
+    let targets = report(&json);
+    for tag in ["cp311-cp311", "cp312-cp312"] {
+        let t = target(&targets, tag);
+        assert_eq!(t["result"], "ok", "{t}");
+        let steps: Vec<&str> = t["steps"].as_array().unwrap().iter().map(|s| s[0].as_str().unwrap()).collect();
+        assert_eq!(steps, ["prepare", "build", "auditwheel", "repair", "check", "test"]);
+        // The repair and check steps share one read of the wheel (the counter in the reader).
+        assert_eq!(t["wheel_reads"], 1, "{t}");
+    }
+    let log = std::fs::read_to_string(target(&targets, "cp312-cp312")["log"].as_str().unwrap()).unwrap();
+    assert!(log.contains("import_db.py") && log.contains("OK"), "the tests ran and passed:\n{log}");
+    // The test venv holds the wheel as an install would, its data file included.
+    assert!(!log.contains("already exists"), "pip left part of the wheel out:\n{log}");
+    assert!(work.path().join("w/runs/host-cp312-cp312/testenv/minilayout/py.typed").exists());
+    // pyenv's interpreters link with "-Wl,-rpath,<prefix>/lib" and the miniature, like KLayout,
+    // does not strip it: the build step's own wheel (before auditwheel, which cleans only the
+    // files it grafts for) carries no search path outside the package (wheels/link.rs).
+    for tag in ["cp311-cp311", "cp312-cp312"] {
+        let built = list_wheels(&work.path().join(format!("w/runs/host-{tag}/dist")));
+        let a = xtask::library::analysis::Analysis::of(&built[0]).unwrap();
+        let outside = a.graph(&[]).outside;
+        assert!(a.elf.len() == 7 && outside.is_empty(), "{tag}: {outside:?}");
+    }
+
+    let first = &target(&targets, "cp311-cp311")["cache"];
+    let second = &target(&targets, "cp312-cp312")["cache"];
+    let free = python_free_units();
+    assert_eq!(
+        first["direct_hits"].as_u64().unwrap() + first["preprocessed_hits"].as_u64().unwrap(),
+        0,
+        "cold cache: {first}"
+    );
+    let hits = second["direct_hits"].as_u64().unwrap() + second["preprocessed_hits"].as_u64().unwrap();
+    assert_eq!(hits, free, "cp312 must hit every Python-free unit ({free}): {second}");
+
+    // Same commit, same interpreter: byte-identical wheel.
+    let out2 = work.path().join("wheelhouse2");
+    let o = wheels(&work.path().join("w"), &["--python", "cp311", "-o", out2.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let again = list_wheels(&out2);
+    let before = landed.iter().find(|w| w.to_string_lossy().contains("cp311")).unwrap();
+    assert_eq!(again[0].file_name(), before.file_name());
+    assert!(crate::support::bytes(&again[0]) == crate::support::bytes(before), "two runs of one commit differ");
+}
+
+/// One target fails to compile, another lacks venv: the third still lands its wheel, the
+/// summary names the failed steps and shows the compiler's error, the exit code is 1.
+#[test]
+fn a_failing_target_costs_no_other_its_wheel() {
+    let work = TempDir::new("wheels-fail");
+    let project = broken_for_312(work.path());
+    let out = work.path().join("wheelhouse");
+    let json = work.path().join("report.json");
+    // A work folder given relative to where the command runs (the repository root) works too.
+    let relative = work.path().join("w");
+    let relative = relative.strip_prefix(repo_root()).expect("test folders are under the repository");
+    let o = wheels(
+        relative,
+        &[
+            "--project",
+            project.to_str().unwrap(),
+            "--python",
+            "cp312",
+            "--python",
+            "cp27",
+            "--python",
+            "cp311",
+            "-o",
+            out.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    let landed = list_wheels(&out);
+    assert_eq!(landed.len(), 1, "{landed:?}\n{t}");
+    assert!(landed[0].to_string_lossy().contains("cp311-cp311"));
+    let targets = report(&json);
+    assert_eq!(target(&targets, "cp312-cp312")["result"], "build");
+    assert_eq!(target(&targets, "cp311-cp311")["result"], "ok");
+    let cp27 = target(&targets, "cp27-cp27mu");
+    assert_eq!(cp27["result"], "prepare");
+    assert!(cp27["error"].as_str().unwrap().contains("no venv module"), "{cp27}");
+    assert!(t.contains("deliberately broken for 3.12"), "the summary shows the compiler's last lines:\n{t}");
+    assert!(t.contains("FAILED: build"), "{t}");
+}
+
+/// Without canonical flags the same wheels pass the same tests, the cache misses across the
+/// two flag groups, and the run says why in a hint.
+#[test]
+fn without_canonical_flags_the_tests_pass_and_a_hint_names_the_flags() {
+    let work = TempDir::new("wheels-plain");
+    let out = work.path().join("wheelhouse");
+    let json = work.path().join("report.json");
+    let o = wheels(
+        &work.path().join("w"),
+        &[
+            "--python",
+            "cp311",
+            "--python",
+            "cp312",
+            "--no-canonical-flags",
+            "-o",
+            out.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert_eq!(list_wheels(&out).len(), 2);
+    let targets = report(&json);
+    for tag in ["cp311-cp311", "cp312-cp312"] {
+        assert_eq!(target(&targets, tag)["result"], "ok");
+    }
+    let second = &target(&targets, "cp312-cp312")["cache"];
+    assert_eq!(second["direct_hits"].as_u64().unwrap() + second["preprocessed_hits"].as_u64().unwrap(), 0, "{second}");
+    let hint =
+        t.lines().find(|l| l.starts_with("hint: cp312-cp312: 0% hits")).unwrap_or_else(|| panic!("no hint:\n{t}"));
+    assert!(
+        hint.contains("-fno-strict-overflow") && hint.contains("-fwrapv") && hint.contains("canonical flags are off"),
+        "{hint}"
+    );
+}
+
+#[test]
+fn bad_input_gives_clear_errors() {
+    let work = TempDir::new("wheels-bad");
+    let o = wheels(work.path(), &["--project", "/nonexistent/project", "--all"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("/nonexistent/project"), "{}", text(&o));
+    let o = wheels(work.path(), &["--python", "cp399"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("matches no interpreter") && text(&o).contains("cp311-cp311"), "{}", text(&o));
+    let o = wheels(work.path(), &["--python", "cp311;rm"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = wheels(work.path(), &["--project", work.path().to_str().unwrap(), "--all"]);
+    assert!(text(&o).contains("neither setup.py nor pyproject.toml"), "{}", text(&o));
+    let o = wheels(work.path(), &[]);
+    assert!(text(&o).contains("no interpreter selected"), "{}", text(&o));
+    let o = Wheels::host(work.path()).args(&["--python", "cp311"]).env("XTASK_HEARTBEAT_SECS", "soon").output();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("XTASK_HEARTBEAT_SECS=\"soon\""), "{}", text(&o));
+}
+
+/// Ctrl-C during a build: the run stops, no wheel (whole or half) lands, no process of the
+/// build is left.
+#[test]
+fn ctrl_c_mid_build_leaves_nothing_behind() {
+    use std::io::{BufRead, BufReader};
+    let work = TempDir::new("wheels-sigint");
+    let out = work.path().join("wheelhouse");
+    let w = work.path().join("w");
+    let mut child = Wheels::host(&w).args(&["--python", "cp311", "-o", out.to_str().unwrap()]).spawn();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        seen.push(line.clone());
+        if line.contains("pip wheel") {
+            break;
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    seen.extend(lines.map_while(Result::ok));
+    let status = child.wait().unwrap();
+    let t = seen.join("\n");
+    assert!(!status.success(), "{t}");
+    assert!(t.contains("interrupted"), "{t}");
+    assert!(list_wheels(&out).is_empty(), "no wheel lands after Ctrl-C");
+    if out.exists() {
+        assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "nothing half-written in the wheelhouse");
+    }
+    let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
+    let stray: Vec<String> = String::from_utf8_lossy(&ps.stdout)
+        .lines()
+        .filter(|l| l.contains(w.to_str().unwrap()))
+        .map(String::from)
+        .collect();
+    assert!(stray.is_empty(), "stray processes: {stray:?}");
+}
+
+/// A package that grafts nothing (one C extension, no library outside the policy): auditwheel
+/// then patches no file, so whatever RPATH the build wrote stays in the published wheel. With
+/// the interpreter's link line as pyenv wrote it (forced through the config's `build_env`,
+/// which the build step honours as it is) check-wheel refuses the wheel and names the folder;
+/// with the build step's own link line (wheels/link.rs) the same package lands, clean.
+#[test]
+fn a_package_that_grafts_nothing_lands_without_the_interpreters_rpath() {
+    let python = crate::support::pyenv_python("3.11").expect("pyenv's 3.11 (the machine's interpreters)");
+    let ask = "import sysconfig; print(sysconfig.get_config_var('LDSHARED'))";
+    let ldshared = text(&Command::new(&python).args(["-c", ask]).output().unwrap()).trim().to_string();
+    let prefix = python.parent().unwrap().parent().unwrap().join("lib");
+    assert!(ldshared.contains(&format!("-Wl,-rpath,{}", prefix.display())), "pyenv's LDSHARED: {ldshared}");
+
+    let work = TempDir::new("wheels-tiny");
+    let project = work.path().join("tiny");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("setup.py"),
+        "from setuptools import setup, Extension\n\
+         setup(name='tiny', version='1.0', ext_modules=[Extension('tiny', ['tiny.c'])])\n",
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("tiny.c"),
+        "#include <Python.h>\n\
+         static struct PyModuleDef m = {PyModuleDef_HEAD_INIT, \"tiny\", NULL, -1, NULL};\n\
+         PyMODINIT_FUNC PyInit_tiny(void) { return PyModule_Create(&m); }\n",
+    )
+    .unwrap();
+    let run = |config: &str, out: &str| {
+        let toml = work.path().join(format!("{out}.toml"));
+        std::fs::write(&toml, config).unwrap();
+        let out = work.path().join(out);
+        let o = Wheels::host(&work.path().join("w"))
+            .config(&toml)
+            .args(&["--python", "cp311", "--project", project.to_str().unwrap(), "-o", out.to_str().unwrap()])
+            .output();
+        (o, list_wheels(&out))
+    };
+    let base = "[tests]\nscripts = []\n";
+
+    let forced = format!("{base}[project.build_env]\nLDSHARED = \"{ldshared}\"\n");
+    let (o, landed) = run(&forced, "forced");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(landed.is_empty(), "{landed:?}");
+    assert!(
+        text(&o).contains(&format!("search path entry \"{}\", which points outside the wheel", prefix.display())),
+        "{}",
+        text(&o)
+    );
+
+    let (o, landed) = run(base, "own");
+    assert!(o.status.success(), "{}", text(&o));
+    let a = xtask::library::analysis::Analysis::of(&landed[0]).unwrap();
+    assert!(a.elf.len() == 1 && a.graph(&[]).outside.is_empty(), "{:?}", a.elf.keys());
+}
