@@ -11,38 +11,52 @@ use anyhow::Result;
 use crate::flags;
 use crate::library::config::Config;
 use crate::library::report::{self, Report, Verdict};
+use crate::library::text;
+use crate::processes::output::Output;
 
 /// Checks every wheel, prints the reports (or one JSON document), and returns the exit code:
 /// the worst over all (0 healthy, 1 problems, 2 unusable).
 pub fn run(config: &Config, flags: &flags::CheckWheel) -> Result<ExitCode> {
-    let reports: Vec<Report> = flags.wheels.iter().map(|w| report::check(config, w)).collect();
+    let limits = flags.read.limits();
+    let reports: Vec<Report> = flags.wheels.iter().map(|w| report::check(config, w, &limits)).collect();
+    let mut out = Output::stdout();
     if flags.json {
-        let doc = serde_json::json!({ "version": 1, "wheels": reports });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        let doc = serde_json::to_string_pretty(&Doc { version: 1, wheels: &reports })?;
+        out.line(&text::json_printable(&doc));
     } else {
         for r in &reports {
-            print_report(r);
+            print_report(&mut out, r);
         }
     }
     let worst = reports.iter().map(|r| r.verdict).max().unwrap_or(Verdict::Healthy);
     Ok(ExitCode::from(worst.exit_code()))
 }
 
-/// The human report: verdict first, one line per problem, then the earned tag.
-fn print_report(r: &Report) {
+/// The JSON document.
+#[derive(serde::Serialize)]
+struct Doc<'a> {
+    version: u32,
+    wheels: &'a [Report],
+}
+
+/// The human report: verdict first, one line per problem, then the earned tag. Every line is
+/// made printable (a name from the wheel cannot reach the terminal as an escape).
+fn print_report(out: &mut Output, r: &Report) {
+    let path = text::path(&r.path);
+    let n = r.problems.len();
     match &r.error {
-        Some(e) => println!("{}: unusable: {e}", r.path.display()),
-        None if r.problems.is_empty() => println!("{}: healthy", r.wheel),
-        None => println!("{}: {} problem{}", r.wheel, r.problems.len(), if r.problems.len() == 1 { "" } else { "s" }),
+        Some(e) => out.line(&format!("{path}: unusable: {}", text::printable_lines(e))),
+        None if n == 0 => out.line(&format!("{}: healthy", r.wheel)),
+        None => out.line(&format!("{}: {n} problem{}", r.wheel, if n == 1 { "" } else { "s" })),
     }
     for p in &r.problems {
-        println!("  - {}", p.message);
+        out.line(&format!("  - {}", text::printable(&p.message)));
     }
     if let Some(fix) = &r.fix_wheel {
-        println!("  fix: `cargo xtask fix-wheel {}` {fix}", r.path.display());
+        out.line(&format!("  fix: `cargo xtask fix-wheel {path}` {fix}"));
     }
     if r.error.is_none() {
-        let why = r.limited_by.first().map(|l| format!(" (not better: {l})")).unwrap_or_default();
-        println!("  earns: {}{why}", r.overall_tag);
+        let why = r.limited_by.first().map(|l| format!(" (not better: {})", text::printable(l))).unwrap_or_default();
+        out.line(&format!("  earns: {}{why}", r.overall_tag));
     }
 }

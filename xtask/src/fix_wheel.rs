@@ -11,6 +11,7 @@ use crate::flags;
 use crate::library::analysis::Analysis;
 use crate::library::config::Config;
 use crate::library::plan::{self, Plan};
+use crate::library::text;
 use crate::library::wheel::write;
 
 /// Plans every wheel, then applies the plans (unless `--dry-run` or `--check`). Exit 0 when
@@ -20,10 +21,24 @@ pub fn run(config: &Config, flags: &flags::FixWheel) -> Result<ExitCode> {
         bail!("no wheel given: cargo xtask fix-wheel <whl>...");
     }
     let change = !(flags.dry_run || flags.check);
+    if flags.out_dir.is_some() {
+        // Two inputs of one name would land on one file: the second would silently win.
+        let mut names = std::collections::BTreeMap::new();
+        for path in &flags.wheels {
+            if let Some(first) = names.insert(path.file_name(), path) {
+                bail!(
+                    "{} and {} have the same name: with -o both would be written to one file",
+                    text::path(first),
+                    text::path(path)
+                );
+            }
+        }
+    }
+    let limits = flags.read.limits();
     // Plan every wheel before writing any, so one broken input leaves every file as it was.
     let mut plans = Vec::new();
     for path in &flags.wheels {
-        let analysis = Analysis::of(path)?;
+        let analysis = Analysis::read(path, &limits)?;
         let graph = analysis.graph(&config.runtime_folders);
         let plan =
             plan::plan(&analysis, &graph, config).with_context(|| format!("cannot repair {}", path.display()))?;
@@ -57,8 +72,8 @@ pub fn run(config: &Config, flags: &flags::FixWheel) -> Result<ExitCode> {
                     None => path.to_path_buf(),
                 };
                 write::atomic_write(&dest, |w| write::write_renamed(&analysis.wheel, renames, w))
-                    .with_context(|| format!("cannot write {}", dest.display()))?;
-                eprintln!("{name}: fixed, written to {}", dest.display());
+                    .with_context(|| format!("cannot write {}", text::path(&dest)))?;
+                eprintln!("{name}: fixed, written to {}", text::path(&dest));
             }
         }
     }
@@ -67,13 +82,14 @@ pub fn run(config: &Config, flags: &flags::FixWheel) -> Result<ExitCode> {
 
 /// The dry-run listing: each move, then each RECORD row that changes.
 fn print_plan(analysis: &Analysis, renames: &std::collections::BTreeMap<String, String>) {
+    let p = text::printable;
     for (old, new) in renames {
-        println!("move {old} -> {new}");
+        println!("move {} -> {}", p(old), p(new));
     }
     for row in &analysis.wheel.record {
         if let Some(new) = renames.get(&row.path) {
             let size = row.size.map(|s| s.to_string()).unwrap_or_default();
-            println!("RECORD {},{},{size} -> {new}", row.path, row.hash.as_deref().unwrap_or(""));
+            println!("RECORD {},{},{size} -> {}", p(&row.path), p(row.hash.as_deref().unwrap_or("")), p(new));
         }
     }
 }

@@ -101,6 +101,43 @@ pub struct Wheels {
     pub no_canonical_flags: bool,
 }
 
+/// How much a wheel from elsewhere may declare (the readers of check-wheel, fix-wheel and
+/// deploy refuse more, exit 2, before they allocate anything for it).
+#[derive(Debug, Clone, Copy, Args)]
+pub struct ReadLimits {
+    /// An entry above 64 MiB may declare at most N times its compressed size (a zip bomb
+    /// declares millions).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub max_ratio: u64,
+    /// What all entries of a wheel may declare together, in bytes (suffixes K, M, G: powers
+    /// of 1024).
+    #[arg(long, value_name = "SIZE", default_value = "8G", value_parser = parse_size)]
+    pub max_unpacked: u64,
+}
+
+impl ReadLimits {
+    pub fn limits(&self) -> crate::library::wheel::Limits {
+        crate::library::wheel::Limits { max_ratio: self.max_ratio, max_unpacked: self.max_unpacked }
+    }
+}
+
+/// `8G`, `512M`, `1024` as bytes.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let (digits, shift) = match s.trim().strip_suffix(['K', 'k', 'M', 'm', 'G', 'g']) {
+        Some(d) => (
+            d,
+            match s.trim().chars().last() {
+                Some('K' | 'k') => 10,
+                Some('M' | 'm') => 20,
+                _ => 30,
+            },
+        ),
+        None => (s.trim(), 0),
+    };
+    let n: u64 = digits.parse().map_err(|_| format!("{s:?} is not a size (a number, optionally with K, M or G)"))?;
+    n.checked_mul(1 << shift).ok_or_else(|| format!("{s:?} is too large"))
+}
+
 /// The options of `deploy` (its help text is on the subcommand).
 #[derive(Debug, Args)]
 pub struct Deploy {
@@ -119,6 +156,8 @@ pub struct Deploy {
     /// Print what would be copied and uploaded; touch nothing.
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub read: ReadLimits,
 }
 
 /// The options of `ci` (its help text is on the subcommand).
@@ -154,6 +193,8 @@ pub struct FixWheel {
     /// Write the wheels into DIR instead of replacing them in place.
     #[arg(short = 'o', long = "out-dir", value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub read: ReadLimits,
 }
 
 /// The options of `check-wheel` (its help text is on the subcommand).
@@ -165,4 +206,6 @@ pub struct CheckWheel {
     /// Print one JSON document on stdout instead of the report.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub read: ReadLimits,
 }

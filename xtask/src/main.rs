@@ -15,7 +15,7 @@ fn main() -> ExitCode {
     match run(&flags) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", xtask::library::text::printable_lines(&format!("{e:#}")));
             ExitCode::from(EXIT_UNUSABLE)
         }
     }

@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use crate::library::elf::{self, ElfInfo};
 use crate::library::loader::{self, Graph, RuntimeFolder, Tree};
-use crate::library::wheel::{self, Digest, RecordReport, Wheel};
+use crate::library::wheel::{self, Digest, Limits, RecordReport, Wheel};
 
 /// What one pass learned.
 pub struct Analysis {
@@ -23,9 +23,14 @@ pub struct Analysis {
 }
 
 impl Analysis {
-    /// Opens and reads a wheel.
+    /// Opens and reads a wheel within the default [`Limits`].
     pub fn of(path: &Path) -> Result<Analysis> {
-        Analysis::from_wheel(Wheel::open(path)?)
+        Analysis::read(path, &Limits::default())
+    }
+
+    /// Opens and reads a wheel within `limits`.
+    pub fn read(path: &Path, limits: &Limits) -> Result<Analysis> {
+        Analysis::from_wheel(Wheel::open_with(path, limits)?)
     }
 
     /// Reads a wheel already opened (from a file or from bytes in memory, as the fuzz

@@ -12,13 +12,17 @@
 //! - [`report`]: check-wheel's verdict on an analysed wheel, each finding with its level
 //! - [`config`]: the project config, `xtask/wheels.toml`
 //! - [`image`]: docker image references (validated before they reach a command line)
+//! - [`text`]: names and paths from input, made safe to print
+//! - [`names`]: distribution names (PEP 508/503) and versions (PEP 440), validated
 
 pub mod analysis;
 pub mod config;
 pub mod elf;
 pub mod image;
 pub mod loader;
+pub mod names;
 pub mod plan;
 pub mod policy;
 pub mod report;
+pub mod text;
 pub mod wheel;

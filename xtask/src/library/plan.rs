@@ -12,6 +12,7 @@ use anyhow::{bail, Result};
 use crate::library::analysis::Analysis;
 use crate::library::config::{glob_match, Config};
 use crate::library::loader::{self, parent, Graph};
+use crate::library::wheel;
 
 /// What fix-wheel decided for one wheel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +65,10 @@ pub fn plan(analysis: &Analysis, graph: &Graph, config: &Config) -> Result<Plan>
             "nothing in {package_dir}/ matches the config's move_to_libs ({}); {problems}",
             config.fix_wheel.move_to_libs.join(", ")
         );
+    }
+    let moved = analysis.wheel.entries.iter().map(|e| renames.get(&e.name).unwrap_or(&e.name).as_str());
+    if let Some(name) = wheel::file_and_folder(moved) {
+        bail!("moving into {libs_dir}/ would make {name} a file and a folder at once: refusing");
     }
     let after = loader::resolve(
         &analysis.tree(|n| renames.get(n).cloned().unwrap_or_else(|| n.to_string())),

@@ -13,7 +13,7 @@ use crate::library::config::Config;
 use crate::library::loader::{base, Graph};
 use crate::library::plan::{self, Plan};
 use crate::library::policy::{self, Libc, Requirements};
-use crate::library::wheel::RecordReport;
+use crate::library::wheel::{self, Limits, RecordReport};
 
 /// What a report says of a wheel as a whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Default)]
@@ -63,6 +63,8 @@ impl Finding {
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Report {
     pub wheel: String,
+    /// Serialized as text (a path that is not UTF-8 shows its bytes escaped).
+    #[serde(serialize_with = "crate::library::text::serialize_path")]
     pub path: PathBuf,
     pub verdict: Verdict,
     /// Set when the wheel could not be read at all.
@@ -116,8 +118,8 @@ impl Report {
 }
 
 /// Checks one wheel file; unreadable input gives a report with verdict [`Verdict::Unusable`].
-pub fn check(config: &Config, path: &Path) -> Report {
-    match Analysis::of(path) {
+pub fn check(config: &Config, path: &Path, limits: &Limits) -> Report {
+    match Analysis::read(path, limits) {
         Ok(a) => report(config, &a, &a.graph(&config.runtime_folders)),
         Err(e) => Report {
             wheel: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
@@ -138,6 +140,9 @@ pub fn report(config: &Config, a: &Analysis, graph: &Graph) -> Report {
         problems.push(format!("{entry}: {why}"));
     }
     problems.extend(graph.problem_lines());
+    if let Some(name) = wheel::file_and_folder(a.wheel.entries.iter().map(|e| e.name.as_str())) {
+        problems.push(format!("{name} is a file and a folder of other entries at once: pip cannot install the wheel"));
+    }
     for (object, entry) in &graph.outside {
         problems.push(format!("{object} has search path entry {entry:?}, which points outside the wheel"));
     }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use xshell::{cmd, Shell};
 
 use super::runner::{Place, Runner};
-use crate::library::config::glob_match;
+use crate::library::config::{glob, glob_match};
 
 /// Asks an interpreter for its tag and what it can do. Python 2.7 compatible on purpose: it
 /// runs on every interpreter found, including the ones the user will skip.
@@ -182,7 +182,8 @@ pub fn select(found: &[Interpreter], selectors: &[String], all: bool, skip: &[St
     let mut chosen: Vec<Interpreter> = Vec::new();
     for sel in selectors {
         validate_selector(sel)?;
-        let matched: Vec<&Interpreter> = found.iter().filter(|i| matches(sel, i)).collect();
+        let matcher = glob(sel)?;
+        let matched: Vec<&Interpreter> = found.iter().filter(|i| matches(&matcher, i)).collect();
         if matched.is_empty() {
             bail!("--python {sel} matches no interpreter here; there are: {}", listing());
         }
@@ -196,29 +197,28 @@ pub fn select(found: &[Interpreter], selectors: &[String], all: bool, skip: &[St
     Ok(chosen)
 }
 
-/// Selectors reach command lines and file names: only tag characters and glob syntax.
+/// The longest `--python` selector taken.
+const MAX_SELECTOR_LEN: usize = 128;
+
+/// Selectors reach command lines and file names: only tag characters and glob syntax, a
+/// bounded length, and a valid glob.
 pub fn validate_selector(sel: &str) -> Result<()> {
-    if sel.is_empty() || !sel.chars().all(|c| c.is_ascii_alphanumeric() || "_-*?{},.".contains(c)) {
-        bail!("--python {sel:?} is not a tag or glob (letters, digits, _ - * ? {{ }} , only)");
+    if sel.is_empty()
+        || sel.len() > MAX_SELECTOR_LEN
+        || !sel.chars().all(|c| c.is_ascii_alphanumeric() || "_-*?{},.".contains(c))
+    {
+        bail!(
+            "--python {} is not a tag or glob (letters, digits, _ - * ? {{ }} , only; at most {MAX_SELECTOR_LEN} characters)",
+            crate::library::text::quoted(sel)
+        );
     }
+    glob(sel).with_context(|| format!("--python {sel}"))?;
     Ok(())
 }
 
 /// `cp311` matches `cp311-cp311`; a glob matches the whole tag or its Python part.
-fn matches(sel: &str, i: &Interpreter) -> bool {
-    expand_braces(sel).iter().any(|s| glob_match(s, &i.tag) || glob_match(s, i.python_tag()))
-}
-
-/// `cp3{10,11}*` -> `cp310*`, `cp311*`.
-fn expand_braces(s: &str) -> Vec<String> {
-    let (Some(open), Some(close)) = (s.find('{'), s.find('}')) else {
-        return vec![s.to_string()];
-    };
-    if close < open {
-        return vec![s.to_string()];
-    }
-    let (head, tail) = (&s[..open], &s[close + 1..]);
-    s[open + 1..close].split(',').flat_map(|alt| expand_braces(&format!("{head}{alt}{tail}"))).collect()
+fn matches(sel: &globset::GlobMatcher, i: &Interpreter) -> bool {
+    sel.is_match(&i.tag) || sel.is_match(i.python_tag())
 }
 
 #[cfg(test)]
@@ -274,8 +274,20 @@ mod tests {
     }
 
     #[test]
-    fn braces() {
-        assert_eq!(expand_braces("a{1,2}b{x,y}"), ["a1bx", "a1by", "a2bx", "a2by"]);
-        assert_eq!(expand_braces("plain"), ["plain"]);
+    fn braces_and_long_selectors() {
+        let f = found();
+        assert_eq!(tags(&select(&f, &["cp{27,38}*".into()], false, &[]).unwrap()), ["cp27-cp27mu", "cp38-cp38"]);
+        assert_eq!(tags(&select(&f, &["cp3{10,12}".into()], false, &[]).unwrap()), ["cp310-cp310", "cp312-cp312"]);
+        // Many alternatives and stars: matched in linear time, refused above the length limit.
+        let wide = format!("cp3{{{}}}*", (0..30).map(|i| i.to_string()).collect::<Vec<_>>().join(","));
+        assert_eq!(
+            tags(&select(&f, &[wide], false, &[]).unwrap()),
+            ["cp38-cp38", "cp310-cp310", "cp311-cp311", "cp312-cp312"]
+        );
+        let stars = "*c*p*3*1*1*".repeat(11);
+        assert!(validate_selector(&stars).is_ok());
+        assert!(select(&f, &[stars], false, &[]).is_err(), "matches nothing, quickly");
+        assert!(validate_selector(&"*".repeat(129)).is_err());
+        assert!(validate_selector("cp3{10,11").is_err(), "an unclosed brace is refused");
     }
 }

@@ -6,6 +6,7 @@
 //!   process group on Ctrl-C
 //! - [`interrupt`]: the Ctrl-C handler and the flag every loop checks
 //! - [`log`]: a target's log file, and CI log folding
+//! - [`output`]: standard output for data, quiet on a closed pipe
 //! - [`docker`]: the engine check, pulls with retries, one long-lived container per image
 //! - [`interpreters`]: the interpreters a runner has, each asked for its tag; `--python` selection
 //! - [`compile_cache`]: ccache behind the compiler wrapper that makes it hit across interpreters
@@ -16,5 +17,6 @@ pub mod docker;
 pub mod interpreters;
 pub mod interrupt;
 pub mod log;
+pub mod output;
 pub mod runner;
 pub mod tools;

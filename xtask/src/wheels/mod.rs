@@ -24,6 +24,7 @@ use xshell::Shell;
 use crate::flags;
 use crate::library::config::{repo_root, target_dir, Config};
 use crate::library::image;
+use crate::library::wheel::write;
 use crate::processes::compile_cache::Cache;
 use crate::processes::docker;
 use crate::processes::interpreters;
@@ -182,10 +183,16 @@ fn finish(results: &[TargetResult], config: &Config, flags: &flags::Wheels) -> R
         eprintln!("hint: {hint}");
     }
     if let Some(path) = &flags.json {
-        let doc = serde_json::json!({ "version": 1, "targets": results });
-        std::fs::write(path, serde_json::to_string_pretty(&doc)?)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        eprintln!("xtask: report written to {}", path.display());
+        #[derive(serde::Serialize)]
+        struct Doc<'a> {
+            version: u32,
+            targets: &'a [TargetResult],
+        }
+        let doc = serde_json::to_string_pretty(&Doc { version: 1, targets: results })?;
+        let shown = crate::library::text::path(path);
+        write::atomic_write(path, |w| Ok(std::io::Write::write_all(w, doc.as_bytes())?))
+            .with_context(|| format!("cannot write {shown}"))?;
+        eprintln!("xtask: report written to {shown}");
     }
     if interrupt::interrupted() {
         bail!("interrupted: {} of the selected targets ran", results.len());

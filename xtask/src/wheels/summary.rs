@@ -80,9 +80,11 @@ pub struct TargetResult {
     /// How many times the target read a wheel whole (every entry inflated): once, for the
     /// repair and check steps together.
     pub wheel_reads: u64,
+    #[serde(serialize_with = "crate::library::text::serialize_opt_path")]
     pub wheel: Option<PathBuf>,
     pub size: Option<u64>,
     pub tag: Option<String>,
+    #[serde(serialize_with = "crate::library::text::serialize_path")]
     pub log: PathBuf,
     /// The interpreter's own compile flags, for the cache hint.
     #[serde(skip)]

@@ -1,8 +1,12 @@
-//! The wheel model: a wheel opened in memory, its entries checked for safety, WHEEL and RECORD
-//! parsed, and one parallel pass over its decompressed contents.
+//! The wheel model: a wheel opened in memory, its structure and entries checked for safety
+//! before anything is inflated (names, local headers against the central directory, no
+//! overlapping entries, declared sizes within [`Limits`]), WHEEL and RECORD parsed, and one
+//! parallel pass over its decompressed contents whose memory follows the limits, never a
+//! declared size alone.
 
 pub mod name;
 pub mod record;
+pub mod structure;
 pub mod write;
 
 use std::collections::{BTreeMap, HashSet};
@@ -39,9 +43,36 @@ impl AsRef<[u8]> for Bytes {
 
 pub type Archive = zip::ZipArchive<Cursor<Bytes>>;
 
-/// The largest entry read (each reader thread holds one whole entry in memory): far above any
-/// real library (KLayout's largest is about 30 MB; CUDA libraries reach 2 GB).
+/// The largest entry read: far above any real library (KLayout's largest is about 60 MB;
+/// CUDA libraries reach 2 GB). An ELF entry is held whole while it is read.
 pub const MAX_ENTRY_SIZE: u64 = 4 << 30;
+
+/// Entries above this size must not declare more than [`Limits::max_ratio`] times their
+/// compressed size: a real library compresses 3-10x, a zip bomb millions of times.
+pub const RATIO_ABOVE: u64 = 64 << 20;
+
+/// Entries that are not ELF and larger than this are hashed while they inflate, chunk by
+/// chunk, instead of being held whole (each reader thread holds at most one such buffer).
+pub const STREAM_ABOVE: u64 = 16 << 20;
+
+/// WHEEL, RECORD and METADATA are read into memory as text: none of a real wheel comes near.
+pub const MAX_METADATA_SIZE: u64 = 64 << 20;
+
+/// How much a wheel may declare, each bound a flag raises (the message names it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// An entry above [`RATIO_ABOVE`] may declare at most this many times its compressed size
+    /// (`--max-ratio`).
+    pub max_ratio: u64,
+    /// What all entries together may declare, in bytes (`--max-unpacked`).
+    pub max_unpacked: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { max_ratio: 100, max_unpacked: 8 << 30 }
+    }
+}
 
 /// One archive entry, as listed by the central directory.
 #[derive(Debug, Clone)]
@@ -52,6 +83,9 @@ pub struct Entry {
     pub is_dir: bool,
     pub size: u64,
     pub unix_mode: Option<u32>,
+    /// Where its bytes lie (checked against every other entry's).
+    pub span: structure::Span,
+    pub compressed_size: u64,
 }
 
 /// A wheel read into memory and checked: names safe, `.dist-info` present, WHEEL and RECORD
@@ -71,29 +105,52 @@ pub struct Wheel {
 }
 
 impl Wheel {
-    /// Opens and checks a wheel. Errors name the file, and the entry where one is at fault.
+    /// Opens and checks a wheel with the default [`Limits`]. Errors name the file, and the
+    /// entry where one is at fault.
     pub fn open(path: &Path) -> Result<Wheel> {
-        let file_name =
-            path.file_name().and_then(|n| n.to_str()).ok_or_else(|| anyhow!("{} has no file name", path.display()))?;
+        Wheel::open_with(path, &Limits::default())
+    }
+
+    /// Opens and checks a wheel. Only a regular file is read (a FIFO or a device would block
+    /// or never end).
+    pub fn open_with(path: &Path, limits: &Limits) -> Result<Wheel> {
+        let shown = crate::library::text::path(path);
+        let file_name = path
+            .file_name()
+            .ok_or_else(|| anyhow!("{shown} has no file name"))?
+            .to_str()
+            .ok_or_else(|| anyhow!("{shown}: the file name is not UTF-8, so it is no wheel name"))?;
         let name = WheelName::parse(file_name)?;
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        Wheel::from_bytes(path, name, bytes)
+        let bytes = read_regular_file(path)?;
+        Wheel::from_bytes_with(path, name, bytes, limits)
+    }
+
+    /// Reads a wheel from bytes already in memory, with the default [`Limits`]; `path` is for
+    /// messages.
+    pub fn from_bytes(path: &Path, name: WheelName, bytes: Vec<u8>) -> Result<Wheel> {
+        Wheel::from_bytes_with(path, name, bytes, &Limits::default())
     }
 
     /// Reads a wheel from bytes already in memory; `path` is for messages.
-    pub fn from_bytes(path: &Path, name: WheelName, bytes: Vec<u8>) -> Result<Wheel> {
-        let shown = path.display();
+    pub fn from_bytes_with(path: &Path, name: WheelName, bytes: Vec<u8>, limits: &Limits) -> Result<Wheel> {
+        let shown = crate::library::text::path(path);
         let bytes = Bytes(Arc::new(bytes));
         let mut archive = zip::ZipArchive::new(Cursor::new(bytes.clone()))
             .map_err(|e| anyhow!("{shown} is not a readable zip archive: {e}"))?;
-        let entries = list_entries(&mut archive).with_context(|| format!("{shown} is unsafe"))?;
+        let entries =
+            list_entries(&mut archive, bytes.as_ref(), limits).with_context(|| format!("{shown} is unsafe"))?;
         let dist_info = name.dist_info();
         let record_name = format!("{dist_info}/RECORD");
         let wheel_name = format!("{dist_info}/WHEEL");
         let read_text = |archive: &mut Archive, entry: &str| -> Result<String> {
-            let mut f = archive.by_name(entry).map_err(|_| anyhow!("{shown} has no {entry}"))?;
+            let f = archive.by_name(entry).map_err(|_| anyhow!("{shown} has no {entry}"))?;
+            if f.size() > MAX_METADATA_SIZE {
+                bail!("{shown}: {entry} declares {} bytes, more than the {MAX_METADATA_SIZE} metadata may", f.size());
+            }
             let mut text = String::new();
-            f.read_to_string(&mut text).map_err(|e| anyhow!("{shown}: cannot read {entry}: {e}"))?;
+            f.take(MAX_METADATA_SIZE)
+                .read_to_string(&mut text)
+                .map_err(|e| anyhow!("{shown}: cannot read {entry}: {e}"))?;
             Ok(text)
         };
         let record_text = read_text(&mut archive, &record_name)?;
@@ -179,16 +236,18 @@ impl Wheel {
 
     /// One entry's bytes and digest. Stored entries are hashed where they lie in the archive;
     /// deflated ones are inflated straight from the archive's bytes into `buf`, sized as the
-    /// entry declares, each chunk hashed while it is in cache. Other methods go through zip.
+    /// entry declares (within the limits checked when the wheel was opened), each chunk hashed
+    /// while it is in cache. A deflated entry above [`STREAM_ABOVE`] that is not ELF is hashed
+    /// while it streams, and only its first bytes are handed on. Other methods go through zip.
     fn inflate<'a>(&'a self, archive: &mut Archive, entry: &Entry, buf: &'a mut Vec<u8>) -> Result<(&'a [u8], Digest)> {
-        let (method, crc, start, csize) = {
+        let (method, crc) = {
             let zf = archive.by_index_raw(entry.index)?;
-            (zf.compression(), zf.crc32(), zf.data_start(), zf.compressed_size())
+            (zf.compression(), zf.crc32())
         };
         let size = usize::try_from(entry.size)?;
-        let raw = start
-            .and_then(|s| usize::try_from(s).ok())
-            .and_then(|s| Some(s..s.checked_add(usize::try_from(csize).ok()?)?))
+        let raw = usize::try_from(entry.span.data_start)
+            .ok()
+            .and_then(|s| Some(s..s.checked_add(usize::try_from(entry.compressed_size).ok()?)?))
             .and_then(|r| self.bytes.0.get(r));
         let mut sha = Sha256::new();
         match (method, raw) {
@@ -201,6 +260,11 @@ impl Wheel {
                     bail!("its CRC does not match");
                 }
                 Ok((raw, Digest { hash: record::hash_digest(&sha.finalize()), size: entry.size }))
+            }
+            (zip::CompressionMethod::Deflated, Some(_))
+                if entry.size > STREAM_ABOVE && !self.starts_like_elf(entry)? =>
+            {
+                self.inflate_streaming(archive, entry, buf)
             }
             (zip::CompressionMethod::Deflated, Some(raw)) => {
                 buf.clear();
@@ -222,15 +286,53 @@ impl Wheel {
                 sha.update(&buf[..]);
                 Ok((&buf[..], Digest { hash: record::hash_digest(&sha.finalize()), size: entry.size }))
             }
-            _ => {
-                buf.clear();
-                archive.by_index(entry.index)?.read_to_end(buf)?;
-                if buf.len() != size {
-                    bail!("it declares {size} bytes and holds {}", buf.len());
-                }
-                Ok((&buf[..], Digest { hash: record::hash_of(buf), size: entry.size }))
+            _ => self.inflate_streaming(archive, entry, buf),
+        }
+    }
+
+    /// Whether an entry's first bytes are ELF's magic (only those are inflated).
+    fn starts_like_elf(&self, entry: &Entry) -> Result<bool> {
+        let mut archive = self.archive.clone();
+        let mut head = Vec::with_capacity(4);
+        archive.by_index(entry.index)?.take(4).read_to_end(&mut head)?;
+        Ok(crate::library::elf::is_elf(&head))
+    }
+
+    /// Inflates through zip's reader (which checks the CRC at the end) in chunks, hashing each,
+    /// holding none but the first: `buf` keeps the entry's first bytes. An entry that holds
+    /// more than it declares is cut off and refused.
+    fn inflate_streaming<'a>(
+        &'a self,
+        archive: &mut Archive,
+        entry: &Entry,
+        buf: &'a mut Vec<u8>,
+    ) -> Result<(&'a [u8], Digest)> {
+        const CHUNK: usize = 1 << 20;
+        const HEAD: usize = 4096;
+        let mut sha = Sha256::new();
+        let mut reader = archive.by_index(entry.index)?.take(entry.size.saturating_add(1));
+        let mut chunk = vec![0u8; CHUNK];
+        let mut total: u64 = 0;
+        buf.clear();
+        loop {
+            let n = reader.read(&mut chunk)?;
+            if n == 0 {
+                break;
+            }
+            sha.update(&chunk[..n]);
+            if buf.len() < HEAD {
+                let take = (HEAD - buf.len()).min(n);
+                buf.extend_from_slice(&chunk[..take]);
+            }
+            total += n as u64;
+            if total > entry.size {
+                bail!("it holds more than the {} bytes it declares", entry.size);
             }
         }
+        if total != entry.size {
+            bail!("it declares {} bytes and holds {total}", entry.size);
+        }
+        Ok((&buf[..], Digest { hash: record::hash_digest(&sha.finalize()), size: entry.size }))
     }
 
     /// Whether any file entry starts like an ELF file: only the first bytes of each entry
@@ -260,38 +362,77 @@ impl Wheel {
     }
 }
 
-/// Lists the entries, refusing names that could escape or confuse an installer: absolute
-/// names, `..` components, backslashes, NUL, and duplicates.
-fn list_entries(archive: &mut Archive) -> Result<Vec<Entry>> {
+/// Reads a regular file whole; anything else (a FIFO, a device, a folder) is refused before
+/// it is opened for reading.
+pub fn read_regular_file(path: &Path) -> Result<Vec<u8>> {
+    let shown = crate::library::text::path(path);
+    let meta = std::fs::metadata(path).with_context(|| format!("cannot read {shown}"))?;
+    if !meta.is_file() {
+        bail!("{shown} is not a regular file");
+    }
+    std::fs::read(path).with_context(|| format!("cannot read {shown}"))
+}
+
+/// Lists the entries, refusing what could escape or confuse an installer (absolute names, `..`
+/// components, backslashes, NUL, duplicates, encrypted entries), archives whose structure
+/// disagrees with itself, and declared sizes beyond the limits, before anything is inflated.
+fn list_entries(archive: &mut Archive, bytes: &[u8], limits: &Limits) -> Result<Vec<Entry>> {
     // The zip crate keeps one entry per name, so a duplicate would be silently shadowed:
     // find it in the central directory itself to name it.
     if archive.has_duplicate_names() {
-        let bytes = archive.clone().into_inner().into_inner();
         let start = archive.central_directory_start();
-        match first_duplicate_name(bytes.as_ref(), start) {
-            Some(name) => bail!("entry {name:?} appears twice"),
+        match first_duplicate_name(bytes, start) {
+            Some(name) => bail!("entry {} appears twice", crate::library::text::quoted(&name)),
             None => bail!("the archive has two entries with the same name"),
         }
     }
+    let names: Vec<String> = (0..archive.len())
+        .map(|i| {
+            archive
+                .by_index_raw(i)
+                .map(|f| crate::library::text::quoted(&String::from_utf8_lossy(f.name_raw())))
+                .unwrap_or_else(|_| format!("#{i}"))
+        })
+        .collect();
+    let spans = structure::check(bytes, archive, &|i| names[i].clone())?;
     let mut seen = HashSet::new();
     let mut entries = Vec::with_capacity(archive.len());
-    for index in 0..archive.len() {
+    let mut total: u64 = 0;
+    for (index, span) in spans.into_iter().enumerate() {
         let f = archive.by_index_raw(index).map_err(|e| anyhow!("entry #{index} is unreadable: {e}"))?;
         let raw = f.name_raw().to_vec();
         let name = String::from_utf8(raw).map_err(|_| anyhow!("entry #{index} has a name that is not UTF-8"))?;
         check_entry_name(&name)?;
-        if f.size() > MAX_ENTRY_SIZE {
+        let shown = crate::library::text::quoted(&name);
+        if f.encrypted() {
+            bail!("entry {shown} is encrypted: a wheel's entries never are, and it cannot be read");
+        }
+        let (size, csize) = (f.size(), f.compressed_size());
+        if size > MAX_ENTRY_SIZE {
+            bail!("entry {shown} declares {size} bytes, more than the {MAX_ENTRY_SIZE} this tool reads");
+        }
+        if size > RATIO_ABOVE && size > limits.max_ratio.saturating_mul(csize.max(1)) {
             bail!(
-                "entry {name:?} declares {} bytes, more than the {} this tool reads into memory",
-                f.size(),
-                MAX_ENTRY_SIZE
+                "entry {shown} declares {size} bytes from {csize} compressed ({}x): an entry above {} MiB may                  declare at most {}x its compressed size (raise it with --max-ratio)",
+                size / csize.max(1),
+                RATIO_ABOVE >> 20,
+                limits.max_ratio
+            );
+        }
+        total = total.saturating_add(size);
+        if total > limits.max_unpacked {
+            bail!(
+                "the entries declare more than {} bytes unpacked in all (at {shown}): more than the \
+                 {} allowed (raise it with --max-unpacked)",
+                total,
+                limits.max_unpacked
             );
         }
         let is_dir = name.ends_with('/');
         if !seen.insert(name.trim_end_matches('/').to_string()) {
-            bail!("entry {name:?} appears twice");
+            bail!("entry {shown} appears twice");
         }
-        entries.push(Entry { name, index, is_dir, size: f.size(), unix_mode: f.unix_mode() });
+        entries.push(Entry { name, index, is_dir, size, unix_mode: f.unix_mode(), span, compressed_size: csize });
     }
     Ok(entries)
 }
@@ -319,19 +460,49 @@ pub fn check_entry_name(name: &str) -> Result<()> {
     if name.is_empty() {
         bail!("an entry has an empty name");
     }
+    let shown = crate::library::text::quoted(name);
     if name.starts_with('/') || name.as_bytes().get(1) == Some(&b':') {
-        bail!("entry {name:?} has an absolute name");
+        bail!("entry {shown} has an absolute name");
     }
     if name.contains('\\') {
-        bail!("entry {name:?} contains a backslash");
+        bail!("entry {shown} contains a backslash");
     }
     if name.contains('\0') {
-        bail!("entry {name:?} contains a NUL byte");
+        bail!("entry {shown} contains a NUL byte");
+    }
+    if name.chars().any(crate::library::text::acts_on_terminal) {
+        bail!("entry {shown} has a control or format character in its name (a terminal escape, a line break, a direction override)");
     }
     if name.trim_end_matches('/').split('/').any(|c| c == ".." || c == "." || c.is_empty()) {
-        bail!("entry {name:?} has an empty, `.` or `..` path component");
+        bail!("entry {shown} has an empty, `.` or `..` path component");
     }
     Ok(())
+}
+
+/// A name that is a file and also a folder of other entries (`pkg/x.so` and `pkg/x.so/y`):
+/// no file system can hold both, so pip cannot install the wheel. `names` are entry names
+/// (folders end in `/`). Returns the first such name.
+pub fn file_and_folder<'a>(names: impl Iterator<Item = &'a str>) -> Option<String> {
+    let mut files = HashSet::new();
+    let mut folders = HashSet::new();
+    for name in names {
+        let trimmed = name.trim_end_matches('/');
+        if name.ends_with('/') {
+            folders.insert(trimmed.to_string());
+        } else {
+            files.insert(trimmed.to_string());
+        }
+        let mut rest = trimmed;
+        while let Some((dir, _)) = rest.rsplit_once('/') {
+            if !folders.insert(dir.to_string()) {
+                break;
+            }
+            rest = dir;
+        }
+    }
+    let mut clash: Vec<&String> = files.iter().filter(|f| folders.contains(*f)).collect();
+    clash.sort();
+    clash.first().map(|s| s.to_string())
 }
 
 /// A file's digest and size, as computed from its bytes.
@@ -422,7 +593,18 @@ mod tests {
 
     #[test]
     fn entry_names_are_checked() {
-        for bad in ["/etc/passwd", "a/../../b", "a\\b", "C:/x", "a//b", "./a", ""] {
+        for bad in [
+            "/etc/passwd",
+            "a/../../b",
+            "a\\b",
+            "C:/x",
+            "a//b",
+            "./a",
+            "",
+            "a\u{1b}[2J.py",
+            "a\nb",
+            "evil\u{202e}yp.so",
+        ] {
             assert!(check_entry_name(bad).is_err(), "{bad} should be refused");
         }
         for good in ["pkg/a.py", "pkg/.libs/", "pkg.libs/libz-1234abcd.so.1"] {
@@ -492,6 +674,17 @@ mod tests {
             assert_eq!(digest.hash, record::hash_of(&bytes));
             assert_eq!(digest.size, bytes.len() as u64);
         }
+    }
+
+    #[test]
+    fn a_name_both_file_and_folder_is_found() {
+        assert_eq!(file_and_folder(["p/a.so", "p/b.so"].into_iter()), None);
+        assert_eq!(
+            file_and_folder(["p/__init__.py", "p/__init__.py/lib_x.so"].into_iter()).as_deref(),
+            Some("p/__init__.py")
+        );
+        assert_eq!(file_and_folder(["p/x/", "p/x"].into_iter()).as_deref(), Some("p/x"));
+        assert_eq!(file_and_folder(["a/b/c/d", "a/b"].into_iter()).as_deref(), Some("a/b"));
     }
 
     #[test]

@@ -30,9 +30,11 @@ impl WheelName {
                 parts.len()
             ),
         };
+        let file_name = crate::library::text::printable(file_name);
         if let Some(b) = build {
-            if !b.starts_with(|c: char| c.is_ascii_digit()) {
-                bail!("{file_name}: the build tag {b:?} must start with a digit");
+            if !b.starts_with(|c: char| c.is_ascii_digit()) || !b.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
+                bail!("{file_name}: the build tag {b:?} must start with a digit and hold letters, digits and _ only");
             }
         }
         for (what, value) in [("distribution", dist), ("version", version)] {
@@ -40,6 +42,12 @@ impl WheelName {
                 bail!("{file_name}: the {what} part is empty");
             }
         }
+        // PEP 427: the distribution part is the name with every run of other characters
+        // written as `_`; the version part is a PEP 440 version (its `-` written as `_`).
+        if !dist.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
+            bail!("{file_name}: the distribution part {dist:?} holds characters a wheel name cannot");
+        }
+        crate::library::names::check_version(&format!("{file_name}: the version part"), &version.replace('_', "-"))?;
         let split = |what: &str, s: &str| -> Result<Vec<String>> {
             let set: Vec<String> = s.split('.').map(str::to_string).collect();
             if set.iter().any(|t| t.is_empty() || !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) {
@@ -120,5 +128,11 @@ mod tests {
         let e = WheelName::parse("pkg-1.0-py3.whl").unwrap_err().to_string();
         assert!(e.contains("dash-separated"), "{e}");
         assert!(WheelName::parse("pkg-1.0-py3-none-linux x86.whl").is_err());
+        // Names that would become paths or terminal escapes.
+        for bad in ["pk\u{1b}[2Jg-1.0-py3-none-any.whl", "pkg-..-py3-none-any.whl", "p/k-1.0-py3-none-any.whl"] {
+            let e = WheelName::parse(bad).unwrap_err().to_string();
+            assert!(!e.contains('\u{1b}'), "{e}");
+        }
+        assert!(WheelName::parse("pkg-1.0_rc1-py3-none-any.whl").is_ok(), "PEP 427 writes - as _");
     }
 }

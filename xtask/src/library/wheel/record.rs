@@ -56,66 +56,28 @@ pub fn parse(text: &str) -> Result<Vec<RecordRow>> {
     Ok(rows)
 }
 
-/// Writes RECORD text: one row a line, `\n` endings, fields quoted only when they must be.
+/// Writes RECORD text as Python's csv module does: one row a line, `\n` endings, fields quoted
+/// only when they must be.
 pub fn write(rows: &[RecordRow]) -> String {
-    let mut out = String::new();
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .quote_style(csv::QuoteStyle::Necessary)
+        .from_writer(Vec::new());
     for r in rows {
         let size = r.size.map(|s| s.to_string()).unwrap_or_default();
-        let fields = [r.path.as_str(), r.hash.as_deref().unwrap_or(""), size.as_str()];
-        let quoted: Vec<String> = fields.iter().map(|f| quote(f)).collect();
-        out.push_str(&quoted.join(","));
-        out.push('\n');
+        // Writing into memory cannot fail.
+        let _ = w.write_record([r.path.as_str(), r.hash.as_deref().unwrap_or(""), size.as_str()]);
     }
-    out
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
-fn quote(field: &str) -> String {
-    if field.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field.to_string()
-    }
-}
-
-/// Splits CSV text into rows of fields (RFC 4180 with `\n` or `\r\n` endings).
+/// Splits CSV text into rows of fields (Python's csv dialect: `"` quotes, `""` inside).
 fn csv_rows(text: &str) -> Result<Vec<Vec<String>>> {
+    let mut r = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
     let mut rows = Vec::new();
-    let mut row = Vec::new();
-    let mut field = String::new();
-    let mut chars = text.chars().peekable();
-    let mut in_quotes = false;
-    let mut any = false;
-    while let Some(c) = chars.next() {
-        any = true;
-        if in_quotes {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => in_quotes = false,
-                _ => field.push(c),
-            }
-            continue;
-        }
-        match c {
-            '"' if field.is_empty() => in_quotes = true,
-            ',' => row.push(std::mem::take(&mut field)),
-            '\r' if chars.peek() == Some(&'\n') => {}
-            '\n' => {
-                row.push(std::mem::take(&mut field));
-                rows.push(std::mem::take(&mut row));
-                any = false;
-            }
-            _ => field.push(c),
-        }
-    }
-    if in_quotes {
-        bail!("RECORD ends inside a quoted field");
-    }
-    if any {
-        row.push(field);
-        rows.push(row);
+    for rec in r.records() {
+        let rec = rec.map_err(|e| anyhow::anyhow!("RECORD is not CSV: {e}"))?;
+        rows.push(rec.iter().map(str::to_string).collect());
     }
     Ok(rows)
 }
