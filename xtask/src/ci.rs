@@ -88,6 +88,7 @@ fn github(config: &Config) -> String {
 /// Writes the file under `repo`, or with `--check` compares it (exit 1 when it differs).
 pub fn run(config: &Config, repo: &Path, flags: &flags::Ci) -> Result<ExitCode> {
     let system = flags.system;
+    check_names(config)?;
     let path: PathBuf = repo.join(file_path(system));
     let text = generate(config, system);
     if flags.check {
@@ -108,6 +109,25 @@ pub fn run(config: &Config, repo: &Path, flags: &flags::Ci) -> Result<ExitCode> 
     std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     eprintln!("wrote {} ({} jobs)", path.display(), jobs(config).len());
     Ok(ExitCode::SUCCESS)
+}
+
+/// The config's image names and interpreter tags go into YAML and onto command lines of the
+/// jobs: validated as `wheels` validates them.
+fn check_names(config: &Config) -> Result<()> {
+    for image in &config.docker.images {
+        image::validate(image).context("in the config's [docker] images")?;
+    }
+    for py in &config.docker.matrix_pythons {
+        let ok =
+            !py.is_empty() && py.len() <= 64 && py.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !ok {
+            bail!(
+                "{} in the config's [docker] matrix_pythons is not an interpreter tag",
+                crate::library::text::quoted(py)
+            );
+        }
+    }
+    Ok(())
 }
 
 fn name(system: System) -> &'static str {
@@ -135,5 +155,11 @@ mod tests {
         );
         let g = generate(&c, System::Github);
         assert!(g.contains("            python: cp311-cp311\n") && g.contains("slug: manylinux1_i686"), "{g}");
+        check_names(&c).unwrap();
+        c.docker.images.push("evil\n    - run: curl x | sh".into());
+        assert!(check_names(&c).is_err());
+        c.docker.images.pop();
+        c.docker.matrix_pythons.push("cp311\nscript: x".into());
+        assert!(check_names(&c).is_err());
     }
 }

@@ -21,7 +21,7 @@ use xshell::{cmd, Shell};
 use crate::flags;
 use crate::library::analysis::Analysis;
 use crate::library::config::{target_dir, Config};
-use crate::library::names;
+use crate::library::metadata;
 use crate::library::report;
 use crate::library::text;
 use crate::library::wheel::write;
@@ -132,31 +132,11 @@ fn credentials() -> Result<String> {
     Ok(password)
 }
 
-/// The wheel's version, from METADATA, validated: PEP 440, and the same as the file name's;
-/// the distribution name in METADATA is PEP 508's and the file name's too. Returns the
-/// normalized version, safe as one path component.
+/// The wheel's version, from METADATA, validated (see [`metadata::checked_version`]).
 fn checked_version(a: &Analysis) -> Result<String> {
-    let wheel = a.wheel.file_name();
     let name = format!("{}/METADATA", a.wheel.dist_info);
-    let text = String::from_utf8(a.wheel.read_entry(&name)?).map_err(|_| anyhow!("{wheel}: {name} is not UTF-8"))?;
-    let field = |key: &str| {
-        text.lines()
-            .take_while(|l| !l.is_empty())
-            .find_map(|l| l.strip_prefix(key).and_then(|v| v.strip_prefix(':')).map(|v| v.trim().to_string()))
-    };
-    let version = field("Version").ok_or_else(|| anyhow!("{wheel}: {name} has no Version"))?;
-    let dist = field("Name").ok_or_else(|| anyhow!("{wheel}: {name} has no Name"))?;
-    let version = names::check_version(&format!("{wheel}: the METADATA version"), &version)?;
-    names::check_name(&format!("{wheel}: the METADATA name"), &dist)?;
-    names::check_name(&format!("{wheel}: the file name's distribution"), &a.wheel.name.dist)?;
-    let file_version = names::check_version(&format!("{wheel}: the file name's version"), &a.wheel.name.version)?;
-    if file_version != version {
-        bail!("{wheel}: METADATA says version {version}, the file name {file_version}");
-    }
-    if names::normalize(&dist) != names::normalize(&a.wheel.name.dist) {
-        bail!("{wheel}: METADATA names the distribution {}, the file name {}", text::quoted(&dist), a.wheel.name.dist);
-    }
-    Ok(version)
+    let text = a.wheel.read_entry(&name)?;
+    metadata::checked_version(&a.wheel.name, &text)
 }
 
 /// The SHA256SUMS text (`sha256sum -c` format) for the files of `dir`, sorted by name.

@@ -13,6 +13,7 @@
 //! - [`config`]: the project config, `xtask/wheels.toml`
 //! - [`image`]: docker image references (validated before they reach a command line)
 //! - [`text`]: names and paths from input, made safe to print
+//! - [`metadata`]: the name and version of a wheel's METADATA, validated
 //! - [`names`]: distribution names (PEP 508/503) and versions (PEP 440), validated
 
 pub mod analysis;
@@ -20,6 +21,7 @@ pub mod config;
 pub mod elf;
 pub mod image;
 pub mod loader;
+pub mod metadata;
 pub mod names;
 pub mod plan;
 pub mod policy;

@@ -54,13 +54,20 @@ done
 exec $XTASK_CCACHE $driver $XTASK_CC_ADD "$@"
 "#;
 
+/// The wrappers' names. The build gets them by name, with their folder first on PATH: a CC
+/// with a space in it (a work folder under "My Projects") is split into words by setuptools.
+pub const CC_WRAPPER: &str = "xtask-cc";
+pub const CXX_WRAPPER: &str = "xtask-c++";
+
 /// The compile cache of one runner: where it lives and the environment a build gets.
 #[derive(Debug, Clone)]
 pub struct Cache {
     /// The host folder holding `ccache/` and `bin/`.
     pub root: PathBuf,
-    /// ccache is installed where the builds run.
+    /// ccache is installed where the builds run (and the config enables it).
     pub ccache: bool,
+    /// PATH where the builds run, without the wrappers' folder.
+    pub search_path: String,
 }
 
 /// ccache's counters that tell hits from misses.
@@ -93,12 +100,13 @@ impl Stats {
 }
 
 impl Cache {
-    /// Sets up the cache folder and the wrapper scripts under `root`; probes ccache.
-    pub fn prepare(sh: &Shell, runner: &Runner, root: &Path) -> Result<Cache> {
+    /// Sets up the cache folder and the wrapper scripts under `root`; probes ccache (when
+    /// `enabled`) and PATH where the builds run.
+    pub fn prepare(sh: &Shell, runner: &Runner, root: &Path, enabled: bool) -> Result<Cache> {
         let bin = root.join("bin");
         std::fs::create_dir_all(&bin).with_context(|| format!("cannot create {}", bin.display()))?;
         std::fs::create_dir_all(root.join("ccache"))?;
-        for name in ["xtask-cc", "xtask-c++"] {
+        for name in [CC_WRAPPER, CXX_WRAPPER] {
             let path = bin.join(name);
             if std::fs::read_to_string(&path).ok().as_deref() != Some(WRAPPER) {
                 std::fs::write(&path, WRAPPER)?;
@@ -106,12 +114,17 @@ impl Cache {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
         }
-        let job = runner.cmd(sh, "ccache", &["--version".into()], root, &[]);
-        let ccache = job.cmd.quiet().ignore_stdout().ignore_stderr().run().is_ok();
-        if !ccache {
-            eprintln!("xtask: ccache not found where the builds run: compiling without a cache (install ccache)");
-        }
-        Ok(Cache { root: root.to_path_buf(), ccache })
+        let probe = runner.cmd(sh, "printenv", &["PATH".into()], root, &[]);
+        let search_path = probe.cmd.quiet().ignore_stderr().read().context("cannot read PATH where the builds run")?;
+        let ccache = enabled && {
+            let job = runner.cmd(sh, "ccache", &["--version".into()], root, &[]);
+            let found = job.cmd.quiet().ignore_stdout().ignore_stderr().run().is_ok();
+            if !found {
+                eprintln!("xtask: ccache not found where the builds run: compiling without a cache (install ccache)");
+            }
+            found
+        };
+        Ok(Cache { root: root.to_path_buf(), ccache, search_path: search_path.trim().to_string() })
     }
 
     /// The environment a build gets: CC/CXX through the wrapper, ccache's settings. `base_dir`
@@ -130,9 +143,11 @@ impl Cache {
         } else {
             (String::new(), String::new())
         };
+        let path = format!("{}:{}", runner.path(&bin), self.search_path);
         let mut env = vec![
-            ("CC".to_string(), self.cc_wrapper(runner)),
-            ("CXX".to_string(), runner.path(&bin.join("xtask-c++"))),
+            ("PATH".to_string(), path),
+            ("CC".to_string(), CC_WRAPPER.to_string()),
+            ("CXX".to_string(), CXX_WRAPPER.to_string()),
             ("XTASK_CC".to_string(), cc.to_string()),
             ("XTASK_CXX".to_string(), cxx.to_string()),
             ("XTASK_CC_REMOVE".to_string(), remove),
@@ -141,11 +156,6 @@ impl Cache {
         ];
         env.extend(self.ccache_env(runner, config, base_dir));
         env
-    }
-
-    /// The C wrapper the build gets as `CC`, as the runner sees it.
-    pub fn cc_wrapper(&self, runner: &Runner) -> String {
-        runner.path(&self.root.join("bin").join("xtask-cc"))
     }
 
     /// ccache's own settings: the cache folder, paths made relative below `base_dir`, and no

@@ -105,6 +105,16 @@ pub fn pull(sh: &Shell, image: &str, pull: Pull) -> Result<()> {
     unreachable!("the loop returns or bails")
 }
 
+/// `--mount`'s value for a bind mount of `host` at `inside`. The source is a CSV field in
+/// double quotes (a `"` doubled), so a path with `,` or `:` works, which `-v` cannot take. A
+/// path that is not UTF-8 or holds a line break cannot be written so: refused.
+pub fn bind_mount(host: &Path, inside: &str) -> Result<String> {
+    let Some(source) = host.to_str().filter(|s| !s.contains(['\n', '\r'])) else {
+        bail!("{} cannot be mounted into a container (not UTF-8, or a line break)", crate::library::text::path(host));
+    };
+    Ok(format!("type=bind,\"source={}\",target={inside}", source.replace('"', "\"\"")))
+}
+
 /// A running container, removed when dropped (unless kept for debugging after a failure).
 pub struct Container {
     pub name: String,
@@ -118,14 +128,14 @@ impl Container {
     /// the mounts is owned by that user, not root.
     pub fn start(sh: &Shell, image: &str, repo: &Path, work: &Path, heartbeat: Duration) -> Result<Container> {
         let name = format!("xtask-{}-{}", std::process::id(), image::slug(image));
-        let repo_mount = format!("{}:{CONTAINER_REPO}", repo.display());
-        let work_mount = format!("{}:{CONTAINER_WORK}", work.display());
+        let repo_mount = bind_mount(repo, CONTAINER_REPO)?;
+        let work_mount = bind_mount(work, CONTAINER_WORK)?;
         let linux32: &[&str] = if image::is_i686(image) { &["linux32"] } else { &[] };
         let _ = cmd!(sh, "docker rm -f {name}").quiet().ignore_stdout().ignore_stderr().run();
         // The label names the work folder, so leftovers of a run can be found (and tests find
         // their own containers among others).
         let label = format!("{CONTAINER_LABEL}={}", work.display());
-        cmd!(sh, "docker run -d --name {name} --label {label} -v {repo_mount} -v {work_mount} {image} {linux32...} sleep infinity")
+        cmd!(sh, "docker run -d --name {name} --label {label} --mount {repo_mount} --mount {work_mount} {image} {linux32...} sleep infinity")
             .quiet()
             .ignore_stdout()
             .run()
@@ -180,6 +190,13 @@ impl Drop for Container {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bind_mounts_quote_the_source() {
+        assert_eq!(bind_mount(Path::new("/a b/c"), "/io").unwrap(), "type=bind,\"source=/a b/c\",target=/io");
+        assert_eq!(bind_mount(Path::new("/x,y:z\"q"), "/io").unwrap(), "type=bind,\"source=/x,y:z\"\"q\",target=/io");
+        assert!(bind_mount(Path::new("/a\nb"), "/io").is_err());
+    }
 
     /// The install script is valid sh.
     #[test]

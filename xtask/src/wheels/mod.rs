@@ -60,6 +60,8 @@ struct Run<'a> {
     source_date_epoch: Option<String>,
     ci: Ci,
     heartbeat: std::time::Duration,
+    /// Folders the project's copy leaves out (the work folder, the output folder).
+    not_copied: Vec<PathBuf>,
 }
 
 /// Runs every selected target, on the host or in each image's container. Exit 0 when all
@@ -76,9 +78,13 @@ pub fn run(sh: &Shell, config: &Config, flags: &flags::Wheels) -> Result<ExitCod
     let heartbeat = heartbeat_from_env()?;
     let project = project::project_dir(&config, flags)?;
     let root = work_root();
+    check_paths(&root, &project, flags)?;
     std::fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
+    // The project's copy leaves out the run's own folders, should they lie inside the project.
+    let not_copied = vec![root.clone(), flags.out_dir.clone()];
     let run = Run {
         sh,
+        not_copied,
         source_date_epoch: project::source_date_epoch(sh, &project, &config.project.exclude),
         project,
         root,
@@ -113,6 +119,36 @@ pub fn run(sh: &Shell, config: &Config, flags: &flags::Wheels) -> Result<ExitCod
     finish(&results, &run.config, flags)
 }
 
+/// The folders a run writes or copies must reach command lines and environment variables
+/// unchanged: UTF-8, no line breaks; on the host the work folder also stands in PATH (for the
+/// compiler wrappers), where a `:` would split it. Spaces, quotes, `$`, `,` and non-ASCII
+/// letters are fine everywhere.
+fn check_paths(root: &std::path::Path, project: &std::path::Path, flags: &flags::Wheels) -> Result<()> {
+    let mut named = vec![
+        ("the work folder (XTASK_WHEELS_DIR)", root.to_path_buf()),
+        ("the project folder", project.to_path_buf()),
+        ("the output folder (-o)", flags.out_dir.clone()),
+        ("the repository", repo_root()),
+    ];
+    named.extend(flags.json.iter().map(|j| ("the JSON report (--json)", j.clone())));
+    for (what, p) in &named {
+        let shown = crate::library::text::path(p);
+        match p.to_str() {
+            None => bail!("{what} {shown} is not UTF-8: its name cannot be passed on to the build"),
+            Some(s) if s.contains(['\n', '\r']) => bail!("{what} {shown} has a line break in its name"),
+            _ => {}
+        }
+    }
+    if flags.host && root.to_string_lossy().contains(':') {
+        bail!(
+            "the work folder {} has a `:` in its name, which PATH cannot hold (the compiler wrappers stand \
+             there): set XTASK_WHEELS_DIR to a folder without one",
+            crate::library::text::path(root)
+        );
+    }
+    Ok(())
+}
+
 /// One image: pull, start its container, install the packages, run its targets, remove it.
 fn run_image(run: &Run, image: &str, results: &mut Vec<TargetResult>) -> Result<()> {
     let slug = image::slug(image);
@@ -143,11 +179,7 @@ fn run_group(
         selected.iter().map(|i| i.tag.as_str()).collect::<Vec<_>>().join(", ")
     );
     let cache_root = run.root.join("cache").join(group);
-    let cache = if run.config.compile_cache.enabled {
-        Cache::prepare(run.sh, runner, &cache_root)?
-    } else {
-        Cache { root: cache_root, ccache: false }
-    };
+    let cache = Cache::prepare(run.sh, runner, &cache_root, run.config.compile_cache.enabled)?;
     for interp in &selected {
         let target = format!("{group}-{}", interp.tag);
         let ctx = Ctx {
@@ -163,6 +195,7 @@ fn run_group(
             project: run.project.clone(),
             source_date_epoch: run.source_date_epoch.clone(),
             auditwheel,
+            not_copied: &run.not_copied,
         };
         let log = run.root.join("logs").join(format!("{target}.log"));
         let row = TargetResult::new(&target, group, &interp.tag, &interp.cflags, log);

@@ -15,7 +15,7 @@ use crate::library::loader::Graph;
 use crate::library::plan::{self, Plan};
 use crate::library::report;
 use crate::library::wheel::{write, Wheel};
-use crate::processes::compile_cache::{Cache, Stats};
+use crate::processes::compile_cache::{Cache, Stats, CC_WRAPPER};
 use crate::processes::interpreters::Interpreter;
 use crate::processes::log::Log;
 use crate::processes::runner::Runner;
@@ -38,6 +38,8 @@ pub struct Ctx<'a> {
     pub project: PathBuf,
     pub source_date_epoch: Option<String>,
     pub auditwheel: &'a Auditwheel,
+    /// Folders the project's copy leaves out, should they lie inside it: the run's own.
+    pub not_copied: &'a [PathBuf],
 }
 
 impl Ctx<'_> {
@@ -97,14 +99,19 @@ pub struct Landed {
 /// interpreter's build venv once.
 pub fn prepare(ctx: &Ctx, log: &mut Log) -> Result<Source> {
     let dir = ctx.work.join("src");
-    copy_tree(&ctx.project, &dir, &ctx.config.project.exclude)
+    // Compared as they are now: the output folder may have appeared since the last target.
+    let skip: Vec<PathBuf> = ctx.not_copied.iter().filter_map(|p| p.canonicalize().ok()).collect();
+    copy_tree(&ctx.project, &dir, &ctx.config.project.exclude, &skip)
         .with_context(|| format!("cannot copy {} into {}", ctx.project.display(), dir.display()))?;
     log.note(&format!("copied {} into {}", ctx.project.display(), dir.display()));
     ensure_build_venv(ctx, log)?;
     Ok(Source { dir })
 }
 
-fn copy_tree(from: &Path, to: &Path, exclude: &[String]) -> Result<()> {
+/// Copies a folder tree: files, folders and symbolic links (as links); the names the config
+/// excludes and the folders in `skip` (canonical paths) are left out, as is anything that is
+/// neither file, folder nor link (a FIFO or a socket in a project is no source).
+fn copy_tree(from: &Path, to: &Path, exclude: &[String], skip: &[PathBuf]) -> Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
@@ -113,14 +120,17 @@ fn copy_tree(from: &Path, to: &Path, exclude: &[String]) -> Result<()> {
             continue;
         }
         let ty = entry.file_type()?;
-        let dest = to.join(&name);
+        let dest = to.join(entry.file_name());
         if ty.is_dir() {
-            copy_tree(&entry.path(), &dest, exclude)?;
+            if entry.path().canonicalize().is_ok_and(|p| skip.contains(&p)) {
+                continue;
+            }
+            copy_tree(&entry.path(), &dest, exclude, skip)?;
         } else if ty.is_symlink() {
             let target = std::fs::read_link(entry.path())?;
             let _ = std::fs::remove_file(&dest);
             std::os::unix::fs::symlink(target, dest)?;
-        } else {
+        } else if ty.is_file() {
             std::fs::copy(entry.path(), dest)?;
         }
     }
@@ -185,8 +195,8 @@ pub fn build_wheel(ctx: &Ctx, log: &mut Log, source: &Source, before: &Stats) ->
     }
     let own = &ctx.config.project.build_env;
     if !own.contains_key("LDSHARED") && !own.contains_key("LDCXXSHARED") {
-        let (i, wrapper) = (ctx.interp, ctx.cache.cc_wrapper(ctx.runner));
-        env.extend(link::build_env(&i.ldshared, &i.ldcxxshared, &i.cc, &wrapper));
+        let i = ctx.interp;
+        env.extend(link::build_env(&i.ldshared, &i.ldcxxshared, &i.cc, CC_WRAPPER));
     }
     env.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
     // Each heartbeat says how many compiles finished, from ccache's counters.

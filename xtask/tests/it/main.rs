@@ -13,6 +13,7 @@ mod cli;
 mod deploy_ci;
 mod fixtures;
 mod fuzz_regressions;
+mod hostile;
 mod klayout_wheels;
 mod layers;
 mod miniature;

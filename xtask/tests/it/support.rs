@@ -433,3 +433,56 @@ pub fn broken_for_312(dir: &Path) -> PathBuf {
     .unwrap();
     project
 }
+
+/// What a folder holds, to compare before and after a command: every entry below it (links
+/// not followed) with its kind, mode, owner, and its content's hash or its link's target.
+pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, String> {
+    use sha2::Digest;
+    use std::os::unix::fs::MetadataExt;
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let p = e.path();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            let what = if m.file_type().is_symlink() {
+                format!("link -> {}", std::fs::read_link(&p).unwrap().display())
+            } else if m.is_dir() {
+                stack.push(p.clone());
+                "dir".to_string()
+            } else {
+                let hash = sha2::Sha256::digest(std::fs::read(&p).unwrap_or_default());
+                format!("file {}", hash.iter().map(|b| format!("{b:02x}")).collect::<String>())
+            };
+            out.insert(p, format!("{what} mode {:o} owner {}:{}", m.mode(), m.uid(), m.gid()));
+        }
+    }
+    out
+}
+
+/// Runs a Python script with the tools venv's interpreter (arguments after the script).
+pub fn python(script: &str, args: &[&str]) -> Output {
+    Command::new(&tools().python).arg("-c").arg(script).args(args).output().unwrap()
+}
+
+/// A one-file C package (`tiny`, one extension module that grafts nothing) in `dir/tiny`:
+/// built in a second, for tests of the pipeline's paths and limits.
+pub fn tiny_project(dir: &Path) -> PathBuf {
+    let project = dir.join("tiny");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("setup.py"),
+        "from setuptools import setup, Extension\n\
+         setup(name='tiny', version='1.0', ext_modules=[Extension('tiny', ['tiny.c'])])\n",
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("tiny.c"),
+        "#include <Python.h>\n\
+         static struct PyModuleDef m = {PyModuleDef_HEAD_INIT, \"tiny\", NULL, -1, NULL};\n\
+         PyMODINIT_FUNC PyInit_tiny(void) { return PyModule_Create(&m); }\n",
+    )
+    .unwrap();
+    project
+}

@@ -263,21 +263,7 @@ fn a_package_that_grafts_nothing_lands_without_the_interpreters_rpath() {
     assert!(ldshared.contains(&format!("-Wl,-rpath,{}", prefix.display())), "pyenv's LDSHARED: {ldshared}");
 
     let work = TempDir::new("wheels-tiny");
-    let project = work.path().join("tiny");
-    std::fs::create_dir_all(&project).unwrap();
-    std::fs::write(
-        project.join("setup.py"),
-        "from setuptools import setup, Extension\n\
-         setup(name='tiny', version='1.0', ext_modules=[Extension('tiny', ['tiny.c'])])\n",
-    )
-    .unwrap();
-    std::fs::write(
-        project.join("tiny.c"),
-        "#include <Python.h>\n\
-         static struct PyModuleDef m = {PyModuleDef_HEAD_INIT, \"tiny\", NULL, -1, NULL};\n\
-         PyMODINIT_FUNC PyInit_tiny(void) { return PyModule_Create(&m); }\n",
-    )
-    .unwrap();
+    let project = crate::support::tiny_project(work.path());
     let run = |config: &str, out: &str| {
         let toml = work.path().join(format!("{out}.toml"));
         std::fs::write(&toml, config).unwrap();

@@ -413,7 +413,7 @@ fn list_entries(archive: &mut Archive, bytes: &[u8], limits: &Limits) -> Result<
         }
         if size > RATIO_ABOVE && size > limits.max_ratio.saturating_mul(csize.max(1)) {
             bail!(
-                "entry {shown} declares {size} bytes from {csize} compressed ({}x): an entry above {} MiB may                  declare at most {}x its compressed size (raise it with --max-ratio)",
+                "entry {shown} declares {size} bytes from {csize} compressed ({}x): an entry above {} MiB may declare at most {}x its compressed size (raise it with --max-ratio)",
                 size / csize.max(1),
                 RATIO_ABOVE >> 20,
                 limits.max_ratio
