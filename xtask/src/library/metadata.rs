@@ -25,7 +25,8 @@ pub fn checked_version(wheel: &WheelName, metadata: &[u8]) -> Result<String> {
     let dist = field(text, "Name").ok_or_else(|| anyhow!("{shown}: METADATA has no Name"))?;
     let version = names::check_version(&format!("{shown}: the METADATA version"), &version)?;
     names::check_name(&format!("{shown}: the METADATA name"), &dist)?;
-    let file_version = names::check_version(&format!("{shown}: the file name's version"), &wheel.version.replace('_', "-"))?;
+    let file_version =
+        names::check_version(&format!("{shown}: the file name's version"), &wheel.version.replace('_', "-"))?;
     if file_version != version {
         bail!("{shown}: METADATA says version {version}, the file name {file_version}");
     }

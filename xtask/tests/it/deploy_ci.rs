@@ -215,6 +215,11 @@ fn upload_to_a_real_index_with_credentials() {
     assert!(text(&o).contains("refused the credentials"), "{}", text(&o));
     assert!(!text(&o).contains("wrong-pw-123"), "{}", text(&o));
 
+    // A short wrong password: twine's output is not shown at all (masking it would not hide it).
+    let o = deploy(&args, &[("TWINE_USERNAME", "uploader"), ("TWINE_PASSWORD", "pw")]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("output is not shown"), "{}", text(&o));
+
     // No credentials at all, an unreachable index.
     let o = deploy(&args, &[]);
     assert!(text(&o).contains("TWINE_USERNAME and TWINE_PASSWORD"), "{}", text(&o));
@@ -279,4 +284,97 @@ fn the_2018_entry_points_call_the_xtask() {
     let landed = list_wheels(&out);
     assert_eq!(landed.len(), 1);
     assert!(landed[0].to_string_lossy().contains("cp312"));
+}
+
+/// A pure wheel whose METADATA says `Version: <version>` (its file name says 0.1.0).
+fn hostile_version_wheel(dir: &Path, version: &str) -> PathBuf {
+    let tree = dir.join(format!("tree-{}", version.len()));
+    std::fs::create_dir_all(tree.join("hostile")).unwrap();
+    std::fs::write(tree.join("hostile/__init__.py"), "").unwrap();
+    crate::support::write_dist_info(&tree, "hostile", "0.1.0", &["py3-none-any"]);
+    let meta = tree.join("hostile-0.1.0.dist-info/METADATA");
+    std::fs::write(&meta, format!("Metadata-Version: 2.1\nName: hostile\nVersion: {version}\n")).unwrap();
+    crate::support::pack_wheel(&tree, &dir.join(format!("from-{}", version.len())))
+}
+
+/// A version taken from METADATA never becomes a path: `../../X` and an absolute folder are
+/// refused (exit 2, naming PEP 440), and nothing outside the deploy folder changes (the
+/// folders they aim at are hashed before and after).
+#[test]
+fn deploy_writes_nowhere_metadata_points() {
+    let dir = TempDir::new("deploy-hostile");
+    let victim = dir.path().join("victim");
+    std::fs::create_dir_all(&victim).unwrap();
+    std::fs::write(victim.join("precious.txt"), "keep").unwrap();
+    let to = dir.path().join("a/deploy");
+    for version in ["../../../victim", victim.to_str().unwrap(), "1.0/../../x"] {
+        let whl = hostile_version_wheel(dir.path(), version);
+        let before = crate::support::snapshot(dir.path());
+        let o = deploy(&["--from", whl.parent().unwrap().to_str().unwrap(), "--to", to.to_str().unwrap()], &[]);
+        assert_eq!(o.status.code(), Some(2), "{version}: {}", text(&o));
+        assert!(text(&o).contains("not a PEP 440 version"), "{version}: {}", text(&o));
+        assert_eq!(crate::support::snapshot(dir.path()), before, "{version}: something changed");
+    }
+}
+
+/// A deploy killed between the two renames of its swap (the old folder set aside, the new one
+/// not yet in place): the next deploy finishes it, and the earlier wheels are all there.
+#[test]
+fn a_deploy_killed_mid_swap_is_finished_by_the_next() {
+    let dir = TempDir::new("deploy-kill");
+    let to = dir.path().join("deploy");
+    let built = built_wheels();
+    let first = dir.path().join("first");
+    std::fs::create_dir_all(&first).unwrap();
+    std::fs::copy(&built[0], first.join(built[0].file_name().unwrap())).unwrap();
+    let o = deploy(&["--from", first.to_str().unwrap(), "--to", to.to_str().unwrap()], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let all = wheelhouse(dir.path());
+    let o = deploy(
+        &["--from", all.to_str().unwrap(), "--to", to.to_str().unwrap()],
+        &[("XTASK_FAULT", "deploy-between-renames")],
+    );
+    assert!(!o.status.success(), "the fault hook aborts: {}", text(&o));
+    let dist = to.join("dist-pymod");
+    assert!(!dist.join("0.1.0").exists(), "killed between the renames: the version folder is aside");
+    assert!(dist.join(".xtask-deploy-journal").exists());
+    // The next deploy, of the first wheel only, finds the journal and finishes the swap first.
+    let o = deploy(&["--from", first.to_str().unwrap(), "--to", to.to_str().unwrap()], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("interrupted deploy of 0.1.0 was finished"), "{}", text(&o));
+    let dest = dist.join("0.1.0");
+    assert_eq!(list_wheels(&dest).len(), 2, "both wheels, the earlier deploy's included");
+    let check = Command::new("sha256sum").args(["-c", "SHA256SUMS"]).current_dir(&dest).output().unwrap();
+    assert!(check.status.success(), "{}", text(&check));
+    let names: Vec<_> = std::fs::read_dir(&dist).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, ["0.1.0"], "no journal or temporary folder is left");
+}
+
+/// Credentials in the URL are refused (even with --dry-run) and never printed; missing
+/// credentials are an error before anything is written.
+#[test]
+fn credentials_stay_out_of_urls_and_output() {
+    let dir = TempDir::new("deploy-creds");
+    let from = wheelhouse(dir.path());
+    let to = dir.path().join("deploy");
+    for extra in [&["--dry-run"][..], &[][..]] {
+        let mut args = vec![
+            "--from",
+            from.to_str().unwrap(),
+            "--to",
+            to.to_str().unwrap(),
+            "--upload",
+            "--repository-url",
+            "https://uploader:s3cret-p%40ss@127.0.0.1:9/",
+        ];
+        args.extend(extra);
+        let o = deploy(&args, &[("TWINE_USERNAME", "u"), ("TWINE_PASSWORD", "p-long-enough")]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(text(&o).contains("TWINE_USERNAME and TWINE_PASSWORD"), "{}", text(&o));
+        assert!(!text(&o).contains("s3cret"), "{}", text(&o));
+    }
+    let o = deploy(&["--from", from.to_str().unwrap(), "--to", to.to_str().unwrap(), "--upload"], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("nothing was written"), "{}", text(&o));
+    assert!(!to.exists(), "nothing was written");
 }

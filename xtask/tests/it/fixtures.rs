@@ -1066,3 +1066,99 @@ fn check_wheel_json_has_the_documented_fields() {
         "{doc:#}"
     );
 }
+
+/// fix-wheel keeps the original's mode and owner (run as root, as CI runs), and a symlinked
+/// input stays a link: the file it points to is replaced, in its own folder.
+#[test]
+fn fix_wheel_keeps_mode_owner_and_links() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let Some(m) = minik("fix_wheel_keeps_mode_owner_and_links") else {
+        return;
+    };
+    let dir = TempDir::new("fx-modes");
+    for mode in [0o600, 0o444, 0o640] {
+        let folder = mkdir(dir.path().join(format!("m{mode:o}")));
+        let whl = copy_to(&m.old, &folder);
+        std::fs::set_permissions(&whl, std::fs::Permissions::from_mode(mode)).unwrap();
+        let root = std::fs::metadata(&folder).unwrap().uid() == 0;
+        if root {
+            std::os::unix::fs::chown(&whl, Some(4242), Some(4343)).unwrap();
+        }
+        let o = xtask(&["fix-wheel", s(&whl)]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let meta = std::fs::metadata(&whl).unwrap();
+        assert_eq!(meta.mode() & 0o7777, mode, "the mode of a {mode:o} wheel");
+        if root {
+            assert_eq!((meta.uid(), meta.gid()), (4242, 4343), "the owner and group");
+        }
+        assert_eq!(dir_names(&folder), [file_name(&whl)], "no temporary file is left");
+    }
+    // A link to the wheel in another folder: the link stays, the real file is fixed.
+    let real_dir = mkdir(dir.path().join("real"));
+    let real = copy_to(&m.old, &real_dir);
+    let links = mkdir(dir.path().join("links"));
+    let link = links.join(file_name(&real));
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let before = bytes(&real);
+    let o = xtask(&["fix-wheel", s(&link)]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link is still a link");
+    assert!(bytes(&real) != before, "the file the link points to was fixed");
+    assert_eq!(dir_names(&real_dir), [file_name(&real)], "no temporary file is left beside the real file");
+}
+
+/// `-o DIR` with two inputs of one name would write both to one file: refused, nothing written.
+#[test]
+fn fix_wheel_refuses_two_inputs_of_one_name_for_one_folder() {
+    let Some(m) = minik("fix_wheel_refuses_two_inputs_of_one_name_for_one_folder") else {
+        return;
+    };
+    let dir = TempDir::new("fx-dup-out");
+    let a = copy_to(&m.old, &mkdir(dir.path().join("a")));
+    let b = copy_to(&m.old, &mkdir(dir.path().join("b")));
+    let out = dir.path().join("out");
+    let o = xtask(&["fix-wheel", "-o", s(&out), s(&a), s(&b)]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("have the same name"), "{}", text(&o));
+    assert!(!out.exists(), "nothing was written");
+}
+
+/// An extension module whose RPATH is `$ORIGIN/__init__.py`: the old-layout move would put the
+/// libraries into a folder named like a file the wheel has. fix-wheel refuses it and changes
+/// nothing (it never makes a file that is also a folder).
+#[test]
+fn fix_wheel_never_makes_a_file_that_is_also_a_folder() {
+    let Some(m) = minik("fix_wheel_never_makes_a_file_that_is_also_a_folder") else {
+        return;
+    };
+    let dir = TempDir::new("fx-file-folder");
+    let tree = dir.path().join("tree");
+    let o = crate::support::python(
+        "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])",
+        &[s(&m.old), s(&tree)],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let pkg = tree.join("minik");
+    for e in std::fs::read_dir(&pkg).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if name.ends_with(".so") && !name.starts_with("lib_") {
+            let o = Command::new(&tools().patchelf)
+                .args(["--force-rpath", "--set-rpath", "$ORIGIN/__init__.py"])
+                .arg(&p)
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", text(&o));
+        }
+    }
+    std::fs::write(pkg.join("__init__.py"), "").unwrap();
+    std::fs::remove_dir_all(tree.join(".libs")).ok();
+    let di = tree.join("minik-1.0.dist-info");
+    std::fs::remove_file(di.join("RECORD")).unwrap();
+    let whl = crate::support::pack_wheel(&tree, &dir.path().join("out"));
+    let before = bytes(&whl);
+    let o = xtask(&["fix-wheel", s(&whl)]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("a file and a folder at once"), "{}", text(&o));
+    assert!(bytes(&whl) == before, "the wheel was not changed");
+}

@@ -109,8 +109,8 @@ fn measured(limit_mib: u64, args: &[&str]) -> (Output, u64) {
     let err = String::from_utf8_lossy(&o.stderr);
     let kib: u64 = err
         .lines()
-        .filter_map(|l| l.strip_prefix("maxrss-kib "))
-        .last()
+        .rev()
+        .find_map(|l| l.strip_prefix("maxrss-kib "))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no maxrss line from GNU time:\n{err}"));
     (o, kib >> 10)
@@ -140,13 +140,14 @@ fn a_zip_bomb_is_refused_before_it_is_allocated() {
         assert!(rss < 64, "{args:?}: peak memory {rss} MiB for a 1 KB wheel");
     }
     // The total bound, with its own flag.
-    let (o, _) = measured(1024, &["check-wheel", "--max-ratio", "1000000000", "--max-unpacked", "1M", whl.to_str().unwrap()]);
+    let (o, _) =
+        measured(1024, &["check-wheel", "--max-ratio", "1000000000", "--max-unpacked", "1M", whl.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--max-unpacked"), "{}", text(&o));
 }
 
 /// An honest 300 MB entry (compressing about 4x): read within the bound (the archive's size
-/// + 256 MiB, no ELF entry), healthy; and a legitimate high-ratio entry under the 64 MiB
+/// plus 256 MiB, no ELF entry), healthy; and a legitimate high-ratio entry under the 64 MiB
 /// threshold (48 MiB of zeros, about 1000x) is read too.
 #[test]
 fn honest_large_and_high_ratio_entries_pass_within_the_bound() {
@@ -259,7 +260,12 @@ fn odd_files_and_pipes_never_panic_or_hang() {
         vec!["fix-wheel", fifo.to_str().unwrap()],
         vec!["--config", toml.to_str().unwrap(), "check-wheel", good.to_str().unwrap()],
     ] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_xtask")).args(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         let start = Instant::now();
         while child.try_wait().unwrap().is_none() {
             if start.elapsed() > Duration::from_secs(20) {

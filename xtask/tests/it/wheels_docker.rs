@@ -227,3 +227,24 @@ fn unreachable_engine_and_bad_names_are_clear_errors() {
     assert_eq!(t.matches("docker pull 127.0.0.1:9/xtask/nothing:1 (attempt").count(), 4, "{t}");
     assert!(t.contains("cannot pull 127.0.0.1:9/xtask/nothing:1 after 4 attempts"), "{t}");
 }
+
+/// A work folder with `:`, `,` and a space in its name, which docker's `-v` cannot take: the
+/// mounts use `--mount` with a quoted source, and the target lands.
+#[test]
+fn a_work_folder_with_colons_and_commas_is_mounted() {
+    let Some(image) = image() else { return };
+    let work = TempDir::new("docker-odd");
+    let w = work.path().join("w:a,b c");
+    let project = crate::support::tiny_project(work.path());
+    let toml = work.path().join("tiny.toml");
+    std::fs::write(&toml, "[tests]\nscripts = []\n").unwrap();
+    let out = work.path().join("out");
+    let o = Wheels::docker(&w)
+        .config(&toml)
+        .args(&["--image", image, "--pull", "never", "--python", "cp311"])
+        .args(&["--project", project.to_str().unwrap(), "-o", out.to_str().unwrap()])
+        .output();
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(list_wheels(&out).len(), 1);
+    assert!(containers_of(&w).is_empty());
+}

@@ -291,3 +291,58 @@ fn a_package_that_grafts_nothing_lands_without_the_interpreters_rpath() {
     let a = xtask::library::analysis::Analysis::of(&landed[0]).unwrap();
     assert!(a.elf.len() == 1 && a.graph(&[]).outside.is_empty(), "{:?}", a.elf.keys());
 }
+
+/// Folder names a user may have: a space, quotes, `$`, a non-ASCII letter and `,` in the work
+/// folder, the project folder and the output folder: the build works (the compiler wrappers go
+/// by name on PATH, so no path is split into words). A `:` in the work folder, which PATH
+/// cannot hold, and a name that is not UTF-8 are clear errors; a work folder inside the
+/// project is not copied into itself; a selector with many alternatives is answered at once.
+#[test]
+fn odd_folder_names_work_or_are_refused_clearly() {
+    use std::os::unix::ffi::OsStrExt;
+    let work = TempDir::new("wheels-paths");
+    let odd = work.path().join("my wheels 'q\" $HOME é,x");
+    let project = crate::support::tiny_project(&odd);
+    let toml = work.path().join("tiny.toml");
+    std::fs::write(&toml, "[tests]\nscripts = []\n").unwrap();
+    let out = odd.join("wheel house");
+    let o = Wheels::host(&odd.join("work dir"))
+        .config(&toml)
+        .args(&["--python", "cp311", "--project", project.to_str().unwrap(), "-o", out.to_str().unwrap()])
+        .output();
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(list_wheels(&out).len(), 1, "{}", text(&o));
+
+    // A work folder inside the project: built, and not copied into the target's source copy.
+    let inside = project.join("w");
+    let o = Wheels::host(&inside)
+        .config(&toml)
+        .args(&["--python", "cp311", "--project", project.to_str().unwrap(), "-o", out.to_str().unwrap()])
+        .output();
+    assert!(o.status.success(), "{}", text(&o));
+    let src = inside.join("runs/host-cp311-cp311/src");
+    assert!(src.join("tiny.c").exists() && !src.join("w").exists(), "the work folder was copied into itself");
+
+    let colon = work.path().join("a:b");
+    let o = Wheels::host(&colon)
+        .config(&toml)
+        .args(&["--python", "cp311", "--project", project.to_str().unwrap()])
+        .output();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("which PATH cannot hold"), "{}", text(&o));
+
+    let bytes = work.path().join(std::ffi::OsStr::from_bytes(b"w\xff"));
+    let o = Wheels::host(&bytes)
+        .config(&toml)
+        .args(&["--python", "cp311", "--project", project.to_str().unwrap()])
+        .output();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("is not UTF-8") && !text(&o).contains("panicked"), "{}", text(&o));
+
+    let start = std::time::Instant::now();
+    let wide = format!("cp3{}", "{1,2}*".repeat(20));
+    let o = Wheels::host(work.path()).args(&["--python", &wide]).output();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("matches no interpreter"), "{}", text(&o));
+    assert!(start.elapsed() < std::time::Duration::from_secs(30), "a selector took {:?}", start.elapsed());
+}
