@@ -70,4 +70,19 @@ for w in wheels:
             dst.writestr("fuzz-1.0.dist-info/RECORD", "\n".join(rows) + "\n")
         print(f"seed: {target}")
 PY
-echo "corpus: $(ls "$elf_dir" | wc -l) ELF seeds, $(ls "$wheel_dir" | wc -l) wheel seeds" >&2
+# METADATA seeds for deploy_metadata: real headers, and the versions that once became paths.
+meta_dir="$here/corpus/deploy_metadata"
+mkdir -p "$meta_dir"
+printf 'Metadata-Version: 2.1\nName: fuzz\nVersion: 1.0\n\nbody\n' > "$meta_dir/plain"
+printf 'Metadata-Version: 2.4\nName: Fuzz_\nVersion: 1.0.post1+local.7\nLicense-File: LICENSE\n' > "$meta_dir/local"
+printf 'Name: fuzz\nVersion: ../../X\n' > "$meta_dir/traversal"
+printf 'Name: fuzz\r\nVersion: /tmp/victim\r\n' > "$meta_dir/absolute"
+# Graph seeds for loader_graph: records of 4 bytes (see the target): a module needing a library
+# through $ORIGIN, a chain, a plugin folder.
+graph_dir="$here/corpus/loader_graph"
+mkdir -p "$graph_dir"
+printf '\x00\x01\x00\x03\x01\x02\x00\x00\x02\x00\x00\x00\x00\x02\x00\x02' > "$graph_dir/module"
+printf '\x00\x01\x00\x02\x01\x02\x00\x00\x00\x02\x00\x02\x01\x03\x00\x00\x00\x03\x00\x02' > "$graph_dir/chain"
+printf '\x00\x01\x03\x01\x02\x01\x00\x00\x00\x00\x00\x01' > "$graph_dir/plugin"
+echo "corpus: $(ls "$elf_dir" | wc -l) ELF seeds, $(ls "$wheel_dir" | wc -l) wheel seeds," \
+     "$(ls "$meta_dir" | wc -l) METADATA seeds, $(ls "$graph_dir" | wc -l) graph seeds" >&2

@@ -202,3 +202,85 @@ fn klayout_old_layout_does_not_import_and_fix_wheel_repairs_it() {
     assert!(o.status.success(), "the fixed wheel must import and read GDS:\n{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("ok"), "{}", text(&o));
 }
+
+/// fix-wheel killed (SIGKILL) at random moments while it writes KLayout's 27 MB wheel: the
+/// wheel is always the old one or the fixed one, never half of either, and the next run in
+/// that folder removes the temporary files the killed runs left.
+#[test]
+fn fix_wheel_killed_at_random_leaves_whole_wheels_and_no_leftovers_after_the_next_run() {
+    let old = old_layout_wheel(&klayout_wheel());
+    let dir = TempDir::new("kl-kill");
+    let whl = copy_to(&old, dir.path());
+    let before = bytes(&whl);
+    // How long one run takes here, to spread the kills over it.
+    let start = std::time::Instant::now();
+    let o = xtask(&["fix-wheel", "-o", dir.path().join("probe").to_str().unwrap(), whl.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let fixed = bytes(&crate::support::list_wheels(&dir.path().join("probe"))[0]);
+    let span = start.elapsed();
+    let mut seed = 0x2545_f491_4f6c_dd1du64 ^ u64::from(std::process::id());
+    let mut left = 0;
+    for _ in 0..8 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let at = span.mul_f64((seed % 1000) as f64 / 1000.0);
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(["fix-wheel", whl.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(at);
+        let _ = child.kill();
+        let _ = child.wait();
+        let now = bytes(&whl);
+        assert!(
+            now == before || now == fixed,
+            "after a kill at {at:?} the wheel is neither the old one nor the fixed one"
+        );
+        left += std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with(".xtask-tmp-"))
+            .count();
+        // Put the old layout back for the next round.
+        std::fs::write(&whl, &before).unwrap();
+    }
+    eprintln!("{left} temporary files left by 8 killed runs");
+    let o = xtask(&["fix-wheel", whl.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".xtask-tmp-"))
+        .collect();
+    assert!(names.is_empty(), "leftovers after the next run: {names:?}");
+}
+
+/// A full disk (a 4 MiB tmpfs, mounted by the test as root): fix-wheel fails with the
+/// write's error, leaves nothing in the folder, and the zip writer prints nothing of its own.
+#[test]
+fn a_full_disk_is_a_clear_error_and_leaves_nothing() {
+    let old = old_layout_wheel(&klayout_wheel());
+    let dir = TempDir::new("kl-full");
+    let small = dir.path().join("small");
+    std::fs::create_dir_all(&small).unwrap();
+    let mounted =
+        std::process::Command::new("mount").args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"]).arg(&small).output();
+    if !mounted.as_ref().is_ok_and(|o| o.status.success()) {
+        let why = mounted.map(|o| text(&o)).unwrap_or_else(|e| e.to_string());
+        let Some(()) = crate::support::skip(
+            "a_full_disk_is_a_clear_error_and_leaves_nothing",
+            &format!("cannot mount a tmpfs (needs root): {why}"),
+        ) else {
+            return;
+        };
+    }
+    let o = xtask(&["fix-wheel", "-o", small.to_str().unwrap(), old.to_str().unwrap()]);
+    let listing: Vec<_> = std::fs::read_dir(&small).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let _ = std::process::Command::new("umount").arg(&small).status();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("No space left on device"), "{}", text(&o));
+    assert!(!text(&o).contains("ZipWriter"), "{}", text(&o));
+    assert!(listing.is_empty(), "left on the full disk: {listing:?}");
+}
