@@ -3,7 +3,7 @@
 //! and fails only when a contender cannot run or produces the wrong wheels.
 //!
 //! ```text
-//! cargo bench -p xtask --bench docker -- --nocapture
+//! cargo test -p xtask --release --bench docker -- --nocapture
 //! ```
 //!
 //! Same miniature (testdata/minilayout), same three interpreters (cp311, cp312, cp313), same

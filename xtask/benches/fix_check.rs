@@ -2,7 +2,7 @@
 //! a result is wrong. Run them in release mode, one at a time:
 //!
 //! ```text
-//! cargo bench -p xtask --bench fix_check -- --nocapture --test-threads=1
+//! cargo test -p xtask --release --bench fix_check -- --nocapture --test-threads=1
 //! ```
 //!
 //! - `bench_fix_wheel`: fix-wheel on the 27 MB KLayout wheel in the old auditwheel layout,
@@ -12,6 +12,9 @@
 //!   least 50x faster.
 //! - `bench_fix_wheel_profile`: where fix-wheel's time goes (read, inflate, sha256, ELF,
 //!   plan, write, fsync), measured through the library.
+//! - `bench_loader_attacks`: check-wheel on wheels crafted against the loader simulation (an
+//!   RPATH of 10,000 folders with 100 NEEDED, in one module and in four; a chain of 1000
+//!   libraries with no extension module). Goal: each judged in under 2 s.
 
 #[path = "../tests/it/support.rs"]
 #[allow(dead_code)]
@@ -356,4 +359,86 @@ fn bench_fix_wheel_profile() {
         rate("03a inflate only, sequential (1 core)"),
         rate("05 sha256 only (1 core)")
     );
+}
+
+/// A wheel of real ELF files from `cc` and patchelf, packed by `wheel pack`: `libs` tiny
+/// libraries in `k/` (each needing the next when `chain`), and `modules` extension modules
+/// with an RPATH of `rpath` folders (`$ORIGIN/0`...) and NEEDED on the first `needed`
+/// libraries, which lie in the last of those folders.
+fn crafted_wheel(
+    dir: &Path,
+    name: &str,
+    modules: usize,
+    rpath: usize,
+    needed: usize,
+    libs: usize,
+    chain: bool,
+) -> std::path::PathBuf {
+    let tree = dir.join(format!("tree-{name}"));
+    let pkg = tree.join("k");
+    // Folders named in hex, so that an RPATH of 10,000 of them fits one argument (128 KiB).
+    let last = pkg.join(format!("{:x}", rpath.saturating_sub(1)));
+    std::fs::create_dir_all(&last).unwrap();
+    let c = dir.join("empty.c");
+    std::fs::write(&c, "int xtask_bench_symbol(void) { return 1; }\n").unwrap();
+    let lib = dir.join("lib.so");
+    assert!(Command::new("cc").args(["-shared", "-fPIC", "-o"]).arg(&lib).arg(&c).status().unwrap().success());
+    let patchelf = &tools().patchelf;
+    let lib_dir = if rpath > 0 { &last } else { &pkg };
+    for i in 0..libs {
+        let p = lib_dir.join(format!("lib{i}.so"));
+        std::fs::copy(&lib, &p).unwrap();
+        let mut cmd = Command::new(patchelf);
+        cmd.args(["--set-soname", &format!("lib{i}.so"), "--set-rpath", "$ORIGIN"]);
+        if chain && i + 1 < libs {
+            cmd.args(["--add-needed", &format!("lib{}.so", i + 1)]);
+        }
+        assert!(cmd.arg(&p).status().unwrap().success());
+    }
+    let m = dir.join("mod.c");
+    std::fs::write(&m, "void *PyInit_m0(void) { return 0; }\nvoid *PyInit_m1(void) { return 0; }\nvoid *PyInit_m2(void) { return 0; }\nvoid *PyInit_m3(void) { return 0; }\n").unwrap();
+    let folders: Vec<String> = (0..rpath).map(|i| format!("$ORIGIN/{i:x}")).collect();
+    for k in 0..modules {
+        let p = pkg.join(format!("m{k}.so"));
+        assert!(Command::new("cc").args(["-shared", "-fPIC", "-o"]).arg(&p).arg(&m).status().unwrap().success());
+        let mut cmd = Command::new(patchelf);
+        cmd.args(["--force-rpath", "--set-rpath", &folders.join(":")]);
+        for i in 0..needed {
+            cmd.args(["--add-needed", &format!("lib{i}.so")]);
+        }
+        assert!(cmd.arg(&p).status().unwrap().success());
+    }
+    support::write_dist_info(&tree, "k", "1.0", &["cp311-cp311-linux_x86_64"]);
+    support::pack_wheel(&tree, &dir.join(format!("out-{name}")))
+}
+
+#[test]
+fn bench_loader_attacks() {
+    warn_if_debug();
+    let dir = TempDir::new("bench-loader");
+    let cases = [
+        (
+            "RPATH of 10,000 folders, 100 NEEDED, 1 module",
+            crafted_wheel(dir.path(), "wide1", 1, 10_000, 100, 100, false),
+        ),
+        (
+            "RPATH of 10,000 folders, 100 NEEDED, 4 modules",
+            crafted_wheel(dir.path(), "wide4", 4, 10_000, 100, 100, false),
+        ),
+        ("chain of 1000 libraries, no module", crafted_wheel(dir.path(), "chain", 0, 0, 0, 1000, true)),
+    ];
+    eprintln!("{:<50} {:>10} {:>8}", "check-wheel on", "median s", "exit");
+    for (what, whl) in &cases {
+        let mut times = Vec::new();
+        let mut code = None;
+        for _ in 0..3 {
+            let start = Instant::now();
+            let o = Command::new(xtask_bin()).args(["check-wheel", whl.to_str().unwrap()]).output().unwrap();
+            times.push(start.elapsed());
+            code = o.status.code();
+            assert!(matches!(code, Some(0) | Some(1)), "{what}: {}", text(&o));
+        }
+        eprintln!("{what:<50} {:>10.3} {:>8}", median(&times), code.unwrap_or(-1));
+        assert!(median(&times) < 2.0, "{what}: {:.3} s, goal under 2 s", median(&times));
+    }
 }

@@ -1,7 +1,7 @@
 //! The real KLayout through the xtask (the real-KLayout issue's benchmark; it takes about
 //! 40 minutes on 2 cores, so it is run by hand, after `bash ci-scripts/setup-host.sh --klayout`):
 //!
-//!     cargo bench -p xtask --bench klayout -- --nocapture bench_klayout
+//!     cargo test -p xtask --release --bench klayout -- --nocapture bench_klayout
 //!
 //! KLayout's sdist from PyPI, unpacked under target/ (never committed), built with the
 //! documented alternative config xtask/klayout.toml: cp311 from a cold compile cache, then
@@ -10,7 +10,7 @@
 //!
 //! The same in the stand-in container, for one interpreter (as long again, cold):
 //!
-//!     cargo bench -p xtask --bench klayout -- --nocapture in_the_container
+//!     cargo test -p xtask --release --bench klayout -- --nocapture in_the_container
 
 #[path = "../tests/it/support.rs"]
 #[allow(dead_code)]

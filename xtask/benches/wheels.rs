@@ -1,6 +1,6 @@
 //! Benchmarks of `wheels --host` (run by hand, not timed tests):
 //!
-//!     cargo bench -p xtask --bench wheels -- --nocapture --test-threads=1
+//!     cargo test -p xtask --release --bench wheels -- --nocapture --test-threads=1
 //!
 //! The miniature for four interpreters spanning 3.8-3.13 from a cold compile cache, then the
 //! same again with unchanged source, then cold without canonical flags for comparison. The
