@@ -51,7 +51,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Instant;
 
 use serde_json::Value;
-use support::{list_wheels, repo_root, target_dir, text, tools, TempDir};
+use support::{list_wheels, repo_root, target_dir, text, tools, TempDir, Wheels};
 
 /// The cibuildwheel release compared against (pinned; see the module doc for why not newer).
 const CIBW_VERSION: &str = "4.3.3";
@@ -220,21 +220,14 @@ fn add_step(steps: &mut Vec<(String, f64)>, name: &str, secs: f64) {
 
 fn run_xtask(image: &str, work: &Path, out: &Path, json: &Path, log: &Path) -> Run {
     let load = loadavg();
-    let mut args: Vec<String> = vec!["wheels".into(), "--image".into(), image.into(), "--pull".into(), "never".into()];
+    let (out_s, json_s) = (out.display().to_string(), json.display().to_string());
+    let mut args: Vec<&str> = vec!["--image", image, "--pull", "never"];
     for p in PYTHONS {
-        args.extend(["--python".into(), p.into()]);
+        args.extend(["--python", p]);
     }
-    args.extend(["-o".into(), out.display().to_string(), "--json".into(), json.display().to_string()]);
-    eprintln!("$ XTASK_WHEELS_DIR={} xtask {}   (load {load})", work.display(), args.join(" "));
-    let (ok, seconds, t) = timed_to_log(
-        Command::new(env!("CARGO_BIN_EXE_xtask"))
-            .args(&args)
-            .env("XTASK_WHEELS_DIR", work)
-            .env_remove("DOCKER_IMAGE")
-            .env_remove("PY_VERSION")
-            .current_dir(repo_root()),
-        log,
-    );
+    args.extend(["-o", &out_s, "--json", &json_s]);
+    eprintln!("$ XTASK_WHEELS_DIR={} xtask wheels {}   (load {load})", work.display(), args.join(" "));
+    let (ok, seconds, t) = timed_to_log(&mut Wheels::docker(work).args(&args).command(), log);
     assert!(ok, "xtask wheels failed (log {}):\n{}", log.display(), tail(&t, 60));
     assert_eq!(list_wheels(out).len(), PYTHONS.len(), "xtask wheels: {:?}", list_wheels(out));
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();

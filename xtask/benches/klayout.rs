@@ -20,7 +20,7 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
-use support::{repo_root, target, target_dir, text};
+use support::{repo_root, target, target_dir, text, Wheels};
 
 const VERSION: &str = "0.30.12";
 
@@ -31,19 +31,13 @@ fn wheels(work: &Path, project: &Path, pythons: &[&str], json: &Path) -> Vec<Val
 /// `cargo xtask --config xtask/klayout.toml wheels <runner> --project ...`, which must pass.
 fn wheels_on(runner: &[&str], work: &Path, project: &Path, pythons: &[&str], json: &Path) -> Vec<Value> {
     let out = work.join("wheelhouse");
-    let mut args = vec!["--config", "xtask/klayout.toml", "wheels"];
-    args.extend(runner);
+    let mut args: Vec<&str> = runner.to_vec();
     args.extend(["--project", project.to_str().unwrap()]);
     for p in pythons {
         args.extend(["--python", p]);
     }
     args.extend(["-o", out.to_str().unwrap(), "--json", json.to_str().unwrap()]);
-    let status = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(&args)
-        .env("XTASK_WHEELS_DIR", work.join("xtask"))
-        .current_dir(repo_root())
-        .status()
-        .unwrap();
+    let status = Wheels::docker(&work.join("xtask")).config(Path::new("xtask/klayout.toml")).args(&args).status();
     assert!(status.success(), "the KLayout build failed: see the logs under {}", work.join("xtask/logs").display());
     support::report(json)
 }

@@ -11,26 +11,20 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
-use support::{repo_root, text, TempDir};
+use support::{text, TempDir, Wheels};
 
 const PYTHONS: &[&str] = &["cp38", "cp310", "cp312", "cp313"];
 
 fn run(work: &Path, json: &Path, extra: &[&str]) -> Vec<Value> {
     let out = work.join("wheelhouse");
-    let mut args: Vec<&str> = vec!["wheels", "--host", "-o", out.to_str().unwrap(), "--json", json.to_str().unwrap()];
+    let mut args: Vec<&str> = vec!["-o", out.to_str().unwrap(), "--json", json.to_str().unwrap()];
     for p in PYTHONS {
         args.extend(["--python", p]);
     }
     args.extend(extra);
-    let o = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(&args)
-        .env("XTASK_WHEELS_DIR", work)
-        .current_dir(repo_root())
-        .output()
-        .unwrap();
+    let o = Wheels::host(work).args(&args).output();
     assert!(o.status.success(), "{}", text(&o));
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
     doc["targets"].as_array().unwrap().clone()

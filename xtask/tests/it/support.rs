@@ -90,6 +90,17 @@ impl Wheels {
     pub fn spawn(mut self) -> Child {
         self.0.stderr(Stdio::piped()).spawn().unwrap()
     }
+
+    /// Runs to the end with the output on the terminal (a benchmark's long build shows its
+    /// progress).
+    pub fn status(mut self) -> std::process::ExitStatus {
+        self.0.status().unwrap()
+    }
+
+    /// The command itself, for a caller that runs it its own way.
+    pub fn command(self) -> Command {
+        self.0
+    }
 }
 
 /// A copy of `whl` in `dir`, under the same file name.
