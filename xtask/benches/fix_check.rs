@@ -362,7 +362,9 @@ fn bench_fix_wheel_profile() {
 }
 
 /// A wheel of real ELF files from `cc` and patchelf, packed by `wheel pack`: `libs` tiny
-/// libraries in `k/` (each needing the next when `chain`), and `modules` extension modules
+/// libraries in `k/` (when `chain`, each needing the one before it: the head of the chain is the
+/// last by name, the order that made the former resolver load every suffix of the chain), and
+/// `modules` extension modules
 /// with an RPATH of `rpath` folders (`$ORIGIN/0`...) and NEEDED on the first `needed`
 /// libraries, which lie in the last of those folders.
 fn crafted_wheel(
@@ -390,8 +392,8 @@ fn crafted_wheel(
         std::fs::copy(&lib, &p).unwrap();
         let mut cmd = Command::new(patchelf);
         cmd.args(["--set-soname", &format!("lib{i}.so"), "--set-rpath", "$ORIGIN"]);
-        if chain && i + 1 < libs {
-            cmd.args(["--add-needed", &format!("lib{}.so", i + 1)]);
+        if chain && i > 0 {
+            cmd.args(["--add-needed", &format!("lib{}.so", i - 1)]);
         }
         assert!(cmd.arg(&p).status().unwrap().success());
     }
