@@ -10,7 +10,7 @@ use anyhow::Result;
 
 use crate::flags;
 use crate::library::config::Config;
-use crate::library::report::{self, Report, Verdict};
+use crate::library::report::{self, Report, Strictness};
 use crate::library::text;
 use crate::processes::output::Output;
 
@@ -28,8 +28,8 @@ pub fn run(config: &Config, flags: &flags::CheckWheel) -> Result<ExitCode> {
             print_report(&mut out, r);
         }
     }
-    let worst = reports.iter().map(|r| r.verdict).max().unwrap_or(Verdict::Healthy);
-    Ok(ExitCode::from(worst.exit_code()))
+    let strict = Strictness { pypi: flags.pypi || flags.strict, warnings: flags.strict };
+    Ok(ExitCode::from(reports.iter().map(|r| r.exit_code(strict)).max().unwrap_or(0)))
 }
 
 /// The JSON document.
@@ -39,23 +39,50 @@ struct Doc<'a> {
     wheels: &'a [Report],
 }
 
-/// The human report: verdict first, one line per problem, then the earned tag. Every line is
-/// made printable (a name from the wheel cannot reach the terminal as an escape).
+/// "2 problems", "1 warning".
+fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+/// The human report: verdict first (the counts of each level), one line per error, the
+/// warnings, what PyPI would refuse, then the earned tag. Every line is made printable (a name
+/// from the wheel cannot reach the terminal as an escape).
 fn print_report(out: &mut Output, r: &Report) {
     let path = text::path(&r.path);
-    let n = r.problems.len();
-    match &r.error {
-        Some(e) => out.line(&format!("{path}: unusable: {}", text::printable_lines(e))),
-        None if n == 0 => out.line(&format!("{}: healthy", r.wheel)),
-        None => out.line(&format!("{}: {n} problem{}", r.wheel, if n == 1 { "" } else { "s" })),
+    if let Some(e) = &r.error {
+        out.line(&format!("{path}: unusable: {}", text::printable_lines(e)));
+        return;
     }
+    let mut counts = Vec::new();
+    if !r.problems.is_empty() {
+        counts.push(count(r.problems.len(), "problem"));
+    }
+    if !r.pypi.is_empty() {
+        counts.push(count(r.pypi.len(), "PyPI refusal"));
+    }
+    if !r.warnings.is_empty() {
+        counts.push(count(r.warnings.len(), "warning"));
+    }
+    let verdict = if counts.is_empty() { "healthy".to_string() } else { counts.join(", ") };
+    out.line(&format!("{}: {verdict}", r.wheel));
     for p in &r.problems {
-        out.line(&format!("  - {}", text::printable(&p.message)));
+        out.line(&format!("  - {}", text::printable(p)));
     }
     if let Some(fix) = &r.fix_wheel {
         out.line(&format!("  fix: `cargo xtask fix-wheel {path}` {fix}"));
     }
-    if r.error.is_none() {
+    for w in &r.warnings {
+        out.line(&format!("  warning: {}", text::printable(w)));
+    }
+    if !r.pypi.is_empty() {
+        out.line("  PyPI would refuse:");
+        for p in &r.pypi {
+            out.line(&format!("    - {}", text::printable(p)));
+        }
+    }
+    if let Some(note) = &r.note {
+        out.line(&format!("  note: {}", text::printable(note)));
+    } else {
         let why = r.limited_by.first().map(|l| format!(" (not better: {})", text::printable(l))).unwrap_or_default();
         out.line(&format!("  earns: {}{why}", r.overall_tag));
     }

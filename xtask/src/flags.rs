@@ -56,10 +56,14 @@ pub enum Command {
     /// Exit codes: 0 done or nothing to fix, 1 a fix is needed (--check), 2 unusable input.
     FixWheel(FixWheel),
     /// Check that a wheel loads on the systems its tags promise: loader graph, policy tag,
-    /// Python ABI, RECORD.
+    /// Python ABI, RECORD, and what PyPI's upload checks would refuse.
     ///
-    /// Reports, per wheel: the verdict, one line per problem, the tag the wheel earns.
-    /// Exit codes: 0 all healthy, 1 problems found, 2 unusable input (not a wheel, corrupt zip).
+    /// Reports, per wheel: the verdict, one line per problem, the warnings, what PyPI would
+    /// refuse, the tag the wheel earns. Every finding has a level: error (it will not load or
+    /// install where its tags promise), pypi (PyPI would refuse it), warning (hygiene). Wheels
+    /// of other platforms (macOS, Windows, Android, iOS, Emscripten) are not judged.
+    /// Exit codes: 0 no error (and, with --pypi, nothing PyPI refuses; with --strict, nothing at
+    /// all), 1 otherwise, 2 unusable input (not a wheel, corrupt or hostile zip).
     CheckWheel(CheckWheel),
 }
 
@@ -206,6 +210,13 @@ pub struct CheckWheel {
     /// Print one JSON document on stdout instead of the report.
     #[arg(long)]
     pub json: bool,
+    /// Exit 1 also when PyPI's upload checks would refuse a wheel.
+    #[arg(long)]
+    pub pypi: bool,
+    /// Exit 1 on any finding: errors, PyPI's refusals and warnings (as the pipeline and deploy
+    /// do).
+    #[arg(long)]
+    pub strict: bool,
     #[command(flatten)]
     pub read: ReadLimits,
 }

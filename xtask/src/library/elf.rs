@@ -1,17 +1,45 @@
 //! What the loader and the policies need to know of one ELF file, read with goblin.
 
 use anyhow::{anyhow, Result};
-use goblin::elf::{header, section_header::SHN_UNDEF, Elf};
+use goblin::elf::{header, section_header::SHN_UNDEF, sym, Elf};
 
 /// The ELF magic, to tell shared objects from other files without parsing them.
 const ELF_MAGIC: &[u8] = b"\x7fELF";
 
+/// `e_flags` of 32-bit ARM: the EABI version, and the hard-float calling convention that
+/// `armv7l` (armhf) interpreters use.
+const EF_ARM_EABIMASK: u32 = 0xFF00_0000;
+const EF_ARM_EABI_VER5: u32 = 0x0500_0000;
+const EF_ARM_ABI_FLOAT_HARD: u32 = 0x0000_0400;
+
+/// The GNU property note that records the x86-64 ISA level a file needs (x86-64-v2...).
+const NT_GNU_PROPERTY_TYPE_0: u32 = 5;
+const GNU_PROPERTY_X86_ISA_1_NEEDED: u32 = 0xc000_8002;
+
+/// One undefined dynamic symbol (an import).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Import {
+    pub name: String,
+    /// `STT_FUNC` (auditwheel's UCS2 check counts only those).
+    pub func: bool,
+    /// `STT_NOTYPE`.
+    pub notype: bool,
+    /// `STB_WEAK`: bound to NULL when absent, so it needs nothing of the system.
+    pub weak: bool,
+}
+
 /// The facts of one ELF file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ElfInfo {
-    /// The wheel platform name of the machine (`x86_64`, `i686`, `aarch64`, ...), or the raw
-    /// `e_machine` number for machines no wheel tag names.
+    /// The wheel platform name of the machine (`x86_64`, `i686`, `aarch64`, `ppc64le`,
+    /// `ppc64`, `armv7l`, ...); empty when no wheel tag names it (see `arch_problem`).
     pub arch: String,
+    /// Why the file fits no wheel architecture: an unknown machine, or 32-bit ARM that is not
+    /// EABI5 hard-float (an armhf interpreter cannot load soft-float code).
+    pub arch_problem: Option<String>,
+    /// The x86-64 microarchitecture level the file declares it needs (2, 3 or 4; none: the
+    /// baseline), from its GNU property note.
+    pub isa_level: Option<u8>,
     pub soname: Option<String>,
     pub needed: Vec<String>,
     /// DT_RPATH entries, split on `:`, `$ORIGIN` not yet expanded.
@@ -21,8 +49,10 @@ pub struct ElfInfo {
     pub interpreter: Option<String>,
     /// Versioned needs from `.gnu.version_r`: (library, version name such as `GLIBC_2.17`).
     pub version_needs: Vec<(String, String)>,
-    /// Undefined dynamic symbols (imports).
+    /// Undefined dynamic symbols that are not weak (what the file needs from elsewhere).
     pub undefined: Vec<String>,
+    /// Every undefined dynamic symbol, with its type and binding.
+    pub imports: Vec<Import>,
     /// The module init function exported, if this is a Python extension module
     /// (`PyInit_<name>` for Python 3, `init<name>` for Python 2).
     pub python_init: Option<String>,
@@ -55,19 +85,63 @@ pub fn parse(bytes: &[u8], file_name: &str) -> Result<ElfInfo> {
         }
     }
     let mut undefined = Vec::new();
+    let mut imports = Vec::new();
     let mut python_init = None;
-    for sym in elf.dynsyms.iter() {
-        let Some(name) = elf.dynstrtab.get_at(sym.st_name).filter(|n| !n.is_empty()) else {
+    for s in elf.dynsyms.iter() {
+        let Some(name) = elf.dynstrtab.get_at(s.st_name).filter(|n| !n.is_empty()) else {
             continue;
         };
-        if sym.st_shndx == SHN_UNDEF as usize {
-            undefined.push(name.to_string());
-        } else if sym.is_function() && init_names.iter().any(|n| n == name) {
+        if s.st_shndx == SHN_UNDEF as usize {
+            let weak = sym::st_bind(s.st_info) == sym::STB_WEAK;
+            if !weak {
+                undefined.push(name.to_string());
+            }
+            let kind = sym::st_type(s.st_info);
+            imports.push(Import {
+                name: name.to_string(),
+                func: kind == sym::STT_FUNC,
+                notype: kind == sym::STT_NOTYPE,
+                weak,
+            });
+        } else if s.is_function() && init_names.iter().any(|n| n == name) {
             python_init.get_or_insert_with(|| name.to_string());
         }
     }
+    let (arch, arch_problem) = match arch_name(elf.header.e_machine, elf.is_64, elf.little_endian) {
+        Some("armv7l") => {
+            let flags = elf.header.e_flags;
+            if flags & EF_ARM_EABIMASK != EF_ARM_EABI_VER5 {
+                (
+                    String::new(),
+                    Some("a 32-bit ARM file of another EABI than 5, which no armv7l interpreter loads".to_string()),
+                )
+            } else if flags & EF_ARM_ABI_FLOAT_HARD == 0 {
+                (
+                    String::new(),
+                    Some(
+                        "soft-float 32-bit ARM code, which an armv7l (hard-float) interpreter cannot load".to_string(),
+                    ),
+                )
+            } else {
+                ("armv7l".to_string(), None)
+            }
+        }
+        Some(a) => (a.to_string(), None),
+        None => (
+            String::new(),
+            Some(format!(
+                "an ELF file for machine {} ({}-bit, {} endian), which no wheel platform tag names",
+                elf.header.e_machine,
+                if elf.is_64 { 64 } else { 32 },
+                if elf.little_endian { "little" } else { "big" }
+            )),
+        ),
+    };
+    let isa_level = if elf.header.e_machine == header::EM_X86_64 { x86_isa_level(&elf, bytes) } else { None };
     Ok(ElfInfo {
-        arch: arch_name(elf.header.e_machine, elf.is_64),
+        arch,
+        arch_problem,
+        isa_level,
         soname: elf.soname.map(str::to_string),
         needed: elf.libraries.iter().map(|s| s.to_string()).collect(),
         rpath: split(&elf.rpaths),
@@ -75,24 +149,51 @@ pub fn parse(bytes: &[u8], file_name: &str) -> Result<ElfInfo> {
         interpreter: elf.interpreter.map(str::to_string),
         version_needs,
         undefined,
+        imports,
         python_init,
     })
 }
 
-/// The wheel tag name of an ELF machine.
-pub fn arch_name(machine: u16, is_64: bool) -> String {
-    match (machine, is_64) {
-        (header::EM_X86_64, true) => "x86_64",
-        (header::EM_386, false) => "i686",
-        (header::EM_AARCH64, true) => "aarch64",
-        (header::EM_ARM, false) => "armv7l",
-        (header::EM_PPC64, true) => "ppc64le",
-        (header::EM_S390, true) => "s390x",
-        (header::EM_RISCV, true) => "riscv64",
-        (header::EM_LOONGARCH, true) => "loongarch64",
-        _ => return format!("machine-{machine}{}", if is_64 { "-64" } else { "-32" }),
+/// The x86-64 ISA level a file's GNU property note says it needs (`GNU_PROPERTY_X86_ISA_1_NEEDED`:
+/// bit 1 v2, bit 2 v3, bit 3 v4), as auditwheel reads it.
+fn x86_isa_level(elf: &Elf, bytes: &[u8]) -> Option<u8> {
+    let notes = elf.iter_note_headers(bytes)?;
+    for note in notes.flatten() {
+        if note.n_type != NT_GNU_PROPERTY_TYPE_0 || note.name != "GNU" {
+            continue;
+        }
+        // Properties: type (u32), size (u32), data, padded to 8 bytes on 64-bit files.
+        let d = note.desc;
+        let mut at = 0usize;
+        while at + 8 <= d.len() {
+            let u32_at = |i: usize| d.get(i..i + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+            let (Some(kind), Some(size)) = (u32_at(at), u32_at(at + 4)) else { break };
+            let size = size as usize;
+            if kind == GNU_PROPERTY_X86_ISA_1_NEEDED && size == 4 {
+                let bits = u32_at(at + 8)? & !1;
+                return [(8, 4), (4, 3), (2, 2)].iter().find(|(bit, _)| bits & bit != 0).map(|(_, level)| *level);
+            }
+            at = at.checked_add(8)?.checked_add(size.checked_add(7)? & !7)?;
+        }
     }
-    .to_string()
+    None
+}
+
+/// The wheel architecture of an ELF machine, class and byte order (auditwheel's table); None
+/// for machines no wheel tag names.
+pub fn arch_name(machine: u16, is_64: bool, little_endian: bool) -> Option<&'static str> {
+    Some(match (machine, is_64, little_endian) {
+        (header::EM_X86_64, true, true) => "x86_64",
+        (header::EM_386, false, true) => "i686",
+        (header::EM_AARCH64, true, true) => "aarch64",
+        (header::EM_ARM, false, true) => "armv7l",
+        (header::EM_PPC64, true, true) => "ppc64le",
+        (header::EM_PPC64, true, false) => "ppc64",
+        (header::EM_S390, true, false) => "s390x",
+        (header::EM_RISCV, true, true) => "riscv64",
+        (header::EM_LOONGARCH, true, true) => "loongarch64",
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -104,5 +205,15 @@ mod tests {
         assert!(parse(b"\x7fELF\x02\x01\x01", "x.so").is_err());
         assert!(parse(b"", "x.so").is_err());
         assert!(!is_elf(b"PK\x03\x04"));
+    }
+
+    #[test]
+    fn machines_map_as_auditwheel_maps_them() {
+        assert_eq!(arch_name(header::EM_PPC64, true, true), Some("ppc64le"));
+        assert_eq!(arch_name(header::EM_PPC64, true, false), Some("ppc64"));
+        assert_eq!(arch_name(header::EM_S390, true, false), Some("s390x"));
+        assert_eq!(arch_name(header::EM_ARM, false, true), Some("armv7l"));
+        assert_eq!(arch_name(header::EM_MIPS, false, true), None);
+        assert_eq!(arch_name(header::EM_X86_64, false, true), None, "x32 is no wheel arch");
     }
 }

@@ -10,6 +10,7 @@
 //! - [`policy`]: manylinux/musllinux policies (auditwheel's JSON, embedded) and the tag earned
 //! - [`plan`]: the repair plan (the 2018 old-layout move), decided from the loader graph
 //! - [`report`]: check-wheel's verdict on an analysed wheel, each finding with its level
+//! - [`pypi`]: what PyPI's upload checks would refuse (its platform tags kept as data)
 //! - [`config`]: the project config, `xtask/wheels.toml`
 //! - [`image`]: docker image references (validated before they reach a command line)
 //! - [`text`]: names and paths from input, made safe to print
@@ -25,6 +26,7 @@ pub mod metadata;
 pub mod names;
 pub mod plan;
 pub mod policy;
+pub mod pypi;
 pub mod report;
 pub mod text;
 pub mod wheel;

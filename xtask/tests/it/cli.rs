@@ -16,7 +16,7 @@ fn help_lists_every_subcommand() {
     for (sub, words) in [
         ("wheels", "XTASK_HEARTBEAT_SECS"),
         ("fix-wheel", "Exit codes: 0 done or nothing to fix"),
-        ("check-wheel", "Exit codes: 0 all healthy"),
+        ("check-wheel", "Exit codes: 0 no error"),
         ("deploy", "TWINE_PASSWORD"),
         ("ci", "DOCKER_IMAGE and PY_VERSION"),
     ] {

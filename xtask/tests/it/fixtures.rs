@@ -1039,10 +1039,16 @@ fn check_wheel_json_has_the_documented_fields() {
     assert_eq!(doc["version"], 1, "{doc:#}");
     let wheels = doc["wheels"].as_array().unwrap_or_else(|| panic!("no wheels array: {doc:#}"));
     assert_eq!(wheels.len(), 2, "{doc:#}");
-    for (r, whl, verdict) in [(&wheels[0], &m.old, "problems"), (&wheels[1], &m.linux, "healthy")] {
+    // The linux_x86_64 wheel loads, but PyPI takes no linux_x86_64 wheels: verdict "pypi".
+    for (r, whl, verdict) in [(&wheels[0], &m.old, "problems"), (&wheels[1], &m.linux, "pypi")] {
         assert_eq!(r["wheel"], file_name(whl), "{r:#}");
         assert_eq!(r["verdict"], verdict, "{r:#}");
-        assert!(r["problems"].is_array(), "{r:#}");
+        assert!(r["problems"].is_array() && r["pypi"].is_array() && r["warnings"].is_array(), "{r:#}");
+        let findings = r["findings"].as_array().unwrap_or_else(|| panic!("no findings array: {r:#}"));
+        assert!(
+            findings.iter().all(|f| ["error", "pypi", "warning"].contains(&f["level"].as_str().unwrap_or(""))),
+            "each finding carries its level: {r:#}"
+        );
         assert!(r["overall_tag"].is_string(), "{r:#}");
         assert!(r["external_libs"].is_object(), "{r:#}");
         let vs =
@@ -1060,6 +1066,14 @@ fn check_wheel_json_has_the_documented_fields() {
     }
     assert!(!problems(&wheels[0]).is_empty(), "{doc:#}");
     assert!(problems(&wheels[1]).is_empty(), "{doc:#}");
+    assert!(
+        wheels[1]["pypi"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p.as_str().unwrap().contains("PyPI accepts no linux_x86_64")),
+        "{doc:#}"
+    );
     assert_eq!(wheels[0]["overall_tag"], "manylinux_2_5_x86_64", "{doc:#}");
     assert!(
         wheels[1]["versioned_symbols"]["libc.so.6"].as_array().is_some_and(|v| v.iter().any(|x| x == "GLIBC_2.2.5")),

@@ -19,5 +19,6 @@ mod layers;
 mod miniature;
 mod policy_files;
 mod standin;
+mod trust;
 mod wheels_docker;
 mod wheels_host;

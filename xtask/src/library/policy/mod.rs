@@ -386,7 +386,8 @@ pub fn detect_libc(file_name: &str, interpreter: Option<&str>, needed: &[String]
         return Some(if base.starts_with("ld-musl-") { Libc::Musl } else { Libc::Glibc });
     }
     for soname in needed {
-        if soname.starts_with("libc.musl-") || soname.starts_with("ld-musl-") {
+        // Plain `libc.so` is what musl's own loader is called when a library links it directly.
+        if soname.starts_with("libc.musl-") || soname.starts_with("ld-musl-") || soname == "libc.so" {
             return Some(Libc::Musl);
         }
         if soname == "libc.so.6" || soname.starts_with("ld-linux-") || soname.starts_with("ld64.so.") {
@@ -687,7 +688,12 @@ mod tests {
         assert_eq!(detect_libc("a", Some("/lib64/ld-linux-x86-64.so.2"), &[]), Some(Libc::Glibc));
         assert_eq!(detect_libc("a.so", None, &needed(&["libc.musl-x86_64.so.1"])), Some(Libc::Musl));
         assert_eq!(detect_libc("a.so", None, &needed(&["libm.so.6", "libc.so.6"])), Some(Libc::Glibc));
-        assert_eq!(detect_libc("a.so", None, &needed(&["libc.so"])), None);
+        assert_eq!(
+            detect_libc("a.so", None, &needed(&["libc.so"])),
+            Some(Libc::Musl),
+            "musl's loader by its plain name"
+        );
+        assert_eq!(detect_libc("a.so", None, &needed(&["libm.so"])), None);
         assert_eq!(detect_libc("m.cpython-312-x86_64-linux-musl.so", None, &[]), Some(Libc::Musl));
         assert_eq!(detect_libc("m.cpython-311-x86_64-linux-gnu.so", None, &[]), Some(Libc::Glibc));
         assert_eq!(detect_libc("m.cpython-310-x86_64-linux-gnu.so", None, &[]), None);

@@ -164,6 +164,11 @@ impl Wheel {
         Ok(Wheel { path: path.to_path_buf(), name, archive, bytes, entries, dist_info, record, wheel_meta })
     }
 
+    /// The archive's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        self.bytes.as_ref()
+    }
+
     /// The file name of the wheel, for messages.
     pub fn file_name(&self) -> String {
         self.name.file_name()

@@ -178,3 +178,95 @@ pub fn check(bytes: &[u8], archive: &mut Archive, name: &dyn Fn(usize) -> String
     }
     Ok(spans)
 }
+
+/// The end-of-central-directory record's signature and fixed size.
+const EOCD_SIGNATURE: u32 = 0x0605_4b50;
+const EOCD_LEN: usize = 22;
+/// Extra fields PyPI refuses to see twice in one header (zip64 sizes, Info-ZIP Unicode path).
+const NO_DUPLICATE_EXTRAS: &[u16] = &[0x0001, 0x7075];
+/// How many entries one PyPI finding names before it says "and N more".
+const NAMED: usize = 3;
+
+/// Extra-field ids of an extra block that appear twice and may not.
+fn duplicate_extras(extra: &[u8]) -> Vec<u16> {
+    let mut seen = Vec::new();
+    let mut dup = Vec::new();
+    let mut at = 0;
+    while let (Some(id), Some(len)) = (u16_at(extra, at), u16_at(extra, at + 2)) {
+        if seen.contains(&id) && NO_DUPLICATE_EXTRAS.contains(&id) && !dup.contains(&id) {
+            dup.push(id);
+        }
+        seen.push(id);
+        at += 4 + usize::from(len);
+    }
+    dup
+}
+
+fn named(names: &[String]) -> String {
+    let mut s = names.iter().take(NAMED).cloned().collect::<Vec<_>>().join(", ");
+    if names.len() > NAMED {
+        s.push_str(&format!(" and {} more", names.len() - NAMED));
+    }
+    s
+}
+
+/// What of the archive's form PyPI's upload check refuses, though every reader reads it:
+/// bytes before or after the archive, a comment, a second end record, streamed entries (data
+/// descriptors), duplicate extra fields, a zip that is also a tar. One line each.
+pub fn pypi_problems(bytes: &[u8], archive: &Archive) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut archive = archive.clone();
+    if archive.offset() > 0 {
+        out.push(format!("zip: {} bytes stand before the archive", archive.offset()));
+    }
+    if bytes.get(257..262) == Some(b"ustar".as_slice()) {
+        out.push("zip: the file is a tar archive too".into());
+    }
+    let cd_start = usize::try_from(archive.central_directory_start()).unwrap_or(usize::MAX);
+    let tail = bytes.get(cd_start..).unwrap_or_default();
+    let eocds: Vec<usize> =
+        (0..tail.len().saturating_sub(3)).filter(|&i| u32_at(tail, i) == Some(EOCD_SIGNATURE)).collect();
+    if eocds.len() > 1 {
+        out.push(format!("zip: {} end-of-central-directory records", eocds.len()));
+    }
+    if let Some(&last) = eocds.last() {
+        let comment = u16_at(tail, last + 20).map_or(0, usize::from);
+        if comment > 0 {
+            out.push("zip: the archive has a comment".into());
+        }
+        let end = cd_start + last + EOCD_LEN + comment;
+        if end < bytes.len() {
+            out.push(format!("zip: {} bytes follow the end of the archive", bytes.len() - end));
+        }
+    }
+    let mut streamed = Vec::new();
+    let mut duplicated = Vec::new();
+    for i in 0..archive.len() {
+        let Ok(f) = archive.by_index_raw(i) else { continue };
+        let name = crate::library::text::quoted(&String::from_utf8_lossy(f.name_raw()));
+        if f.flags().is_using_data_descriptor() {
+            streamed.push(name.clone());
+        }
+        for header in [f.header_start(), f.central_header_start()] {
+            let Ok(at) = usize::try_from(header) else { continue };
+            let local = u32_at(bytes, at) == Some(LOCAL_SIGNATURE);
+            let (nlen_at, xlen_at, clen_at, fixed) =
+                if local { (26, 28, None, LOCAL_LEN) } else { (28, 30, Some(32), CENTRAL_LEN) };
+            let (Some(nlen), Some(xlen)) = (u16_at(bytes, at + nlen_at), u16_at(bytes, at + xlen_at)) else { continue };
+            let _ = clen_at;
+            let start = at + fixed + usize::from(nlen);
+            if let Some(extra) = bytes.get(start..start + usize::from(xlen)) {
+                if !duplicate_extras(extra).is_empty() && !duplicated.contains(&name) {
+                    duplicated.push(name.clone());
+                }
+            }
+        }
+    }
+    if !streamed.is_empty() {
+        out.push(format!("zip: streamed entries (data descriptors): {}", named(&streamed)));
+    }
+    if !duplicated.is_empty() {
+        out.push(format!("zip: duplicate extra fields in {}", named(&duplicated)));
+    }
+    out
+}
