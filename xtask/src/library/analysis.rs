@@ -36,14 +36,13 @@ impl Analysis {
     /// Reads a wheel already opened (from a file or from bytes in memory, as the fuzz
     /// targets under `xtask/fuzz/` do).
     pub fn from_wheel(wheel: Wheel) -> Result<Analysis> {
-        let scanned = wheel.scan(|entry, bytes, digest| {
-            let info = elf::is_elf(bytes).then(|| elf::parse(bytes, &entry.name).map_err(|e| e.to_string()));
-            (digest.clone(), info)
+        let scanned = wheel.scan(|entry, bytes| {
+            elf::is_elf(bytes).then(|| elf::parse(bytes, &entry.name).map_err(|e| e.to_string()))
         })?;
         let mut digests = BTreeMap::new();
         let mut elf = BTreeMap::new();
         let mut elf_errors = BTreeMap::new();
-        for (entry, (digest, info)) in scanned {
+        for (entry, digest, info) in scanned {
             match info {
                 Some(Ok(i)) => {
                     elf.insert(entry.name.clone(), i);

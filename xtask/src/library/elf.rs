@@ -28,6 +28,13 @@ pub struct Import {
     pub weak: bool,
 }
 
+impl ElfInfo {
+    /// The undefined dynamic symbols that are not weak: what the file needs from elsewhere.
+    pub fn undefined(&self) -> impl Iterator<Item = &str> {
+        self.imports.iter().filter(|i| !i.weak).map(|i| i.name.as_str())
+    }
+}
+
 /// The facts of one ELF file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ElfInfo {
@@ -49,8 +56,6 @@ pub struct ElfInfo {
     pub interpreter: Option<String>,
     /// Versioned needs from `.gnu.version_r`: (library, version name such as `GLIBC_2.17`).
     pub version_needs: Vec<(String, String)>,
-    /// Undefined dynamic symbols that are not weak (what the file needs from elsewhere).
-    pub undefined: Vec<String>,
     /// Every undefined dynamic symbol, with its type and binding.
     pub imports: Vec<Import>,
     /// Dynamic symbols this file defines and exports whose names are CPython's (`Py*`,
@@ -72,7 +77,7 @@ pub fn is_elf(bytes: &[u8]) -> bool {
 pub fn parse(bytes: &[u8], file_name: &str) -> Result<ElfInfo> {
     let module = file_name.rsplit('/').next().unwrap_or(file_name).split('.').next().unwrap_or("");
     let init_names = [format!("PyInit_{module}"), format!("init{module}")];
-    let elf = Elf::parse(bytes).map_err(|e| anyhow!("not a readable ELF file: {e}"))?;
+    let elf = lean_parse(bytes).or_else(|_| Elf::parse(bytes)).map_err(|e| anyhow!("not a readable ELF file: {e}"))?;
     let split = |v: &[&str]| -> Vec<String> {
         v.iter().flat_map(|s| s.split(':')).filter(|s| !s.is_empty()).map(str::to_string).collect()
     };
@@ -87,7 +92,6 @@ pub fn parse(bytes: &[u8], file_name: &str) -> Result<ElfInfo> {
             }
         }
     }
-    let mut undefined = Vec::new();
     let mut imports = Vec::new();
     let mut py_exports = Vec::new();
     let mut python_init = None;
@@ -97,9 +101,6 @@ pub fn parse(bytes: &[u8], file_name: &str) -> Result<ElfInfo> {
         };
         if s.st_shndx == SHN_UNDEF as usize {
             let weak = sym::st_bind(s.st_info) == sym::STB_WEAK;
-            if !weak {
-                undefined.push(name.to_string());
-            }
             let kind = sym::st_type(s.st_info);
             imports.push(Import {
                 name: name.to_string(),
@@ -158,11 +159,61 @@ pub fn parse(bytes: &[u8], file_name: &str) -> Result<ElfInfo> {
         runpath: split(&elf.runpaths),
         interpreter: elf.interpreter.map(str::to_string),
         version_needs,
-        undefined,
         imports,
         py_exports,
         python_init,
     })
+}
+
+/// What this module reads of an ELF file, parsed alone: the headers, the dynamic section and its
+/// string table, the dynamic symbols and the version needs. `Elf::parse` also walks every
+/// relocation (hundreds of thousands in a large C++ library) and the static symbol table,
+/// which nothing here reads: on KLayout's 60 MB `lib_db` that was most of the parse. A file
+/// without a `.dynsym` section header (the count of dynamic symbols comes from it) is left to
+/// `Elf::parse`, as is anything this parse refuses.
+fn lean_parse(bytes: &[u8]) -> goblin::error::Result<Elf<'_>> {
+    use goblin::container::{Container, Ctx, Endian};
+    use goblin::elf::{dynamic, program_header, section_header, symver, Dynamic, ProgramHeader, SectionHeader};
+    use goblin::strtab::Strtab;
+
+    let header = Elf::parse_header(bytes)?;
+    let container =
+        if header.e_ident[header::EI_CLASS] == header::ELFCLASS64 { Container::Big } else { Container::Little };
+    let endian = Endian::from(header.e_ident[header::EI_DATA] == header::ELFDATA2LSB);
+    let ctx = Ctx::new(container, endian);
+    let mut elf = Elf::lazy_parse(header)?;
+    elf.program_headers = ProgramHeader::parse(bytes, header.e_phoff as usize, header.e_phnum as usize, ctx)?;
+    for ph in &elf.program_headers {
+        if ph.p_type == program_header::PT_INTERP && ph.p_filesz != 0 {
+            let (at, len) = (ph.p_offset as usize, (ph.p_filesz - 1) as usize);
+            elf.interpreter = bytes.get(at..at.saturating_add(len)).and_then(|b| std::str::from_utf8(b).ok());
+        }
+    }
+    elf.section_headers = SectionHeader::parse(bytes, header.e_shoff as usize, header.e_shnum as usize, ctx)?;
+    let Some(dynsym) = elf.section_headers.iter().find(|s| s.sh_type == section_header::SHT_DYNSYM) else {
+        return Err(goblin::error::Error::Malformed("no .dynsym section header".into()));
+    };
+    let count = if dynsym.sh_entsize == 0 { 0 } else { (dynsym.sh_size / dynsym.sh_entsize) as usize };
+    elf.dynamic = Dynamic::parse(bytes, &elf.program_headers, ctx)?;
+    if let Some(d) = &elf.dynamic {
+        let info = &d.info;
+        elf.dynstrtab = Strtab::parse(bytes, info.strtab, info.strsz, 0)?;
+        if info.soname != 0 {
+            elf.soname = elf.dynstrtab.get_at(info.soname);
+        }
+        elf.libraries = d.get_libraries(&elf.dynstrtab);
+        for entry in &d.dyns {
+            let value = elf.dynstrtab.get_at(entry.d_val as usize);
+            match (entry.d_tag, value) {
+                (dynamic::DT_RPATH, Some(v)) => elf.rpaths.push(v),
+                (dynamic::DT_RUNPATH, Some(v)) => elf.runpaths.push(v),
+                _ => {}
+            }
+        }
+        elf.dynsyms = goblin::elf::Symtab::parse(bytes, info.symtab, count, ctx)?;
+    }
+    elf.verneed = symver::VerneedSection::parse(bytes, &elf.section_headers, ctx)?;
+    Ok(elf)
 }
 
 /// The x86-64 ISA level a file's GNU property note says it needs (`GNU_PROPERTY_X86_ISA_1_NEEDED`:
@@ -216,6 +267,39 @@ mod tests {
         assert!(parse(b"\x7fELF\x02\x01\x01", "x.so").is_err());
         assert!(parse(b"", "x.so").is_err());
         assert!(!is_elf(b"PK\x03\x04"));
+    }
+
+    /// The lean parse reads what goblin's full parse reads, on this machine's own libraries.
+    #[test]
+    fn the_lean_parse_agrees_with_the_full_one() {
+        let mut checked = 0;
+        for dir in ["/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/lib"] {
+            let Ok(rd) = std::fs::read_dir(dir) else { continue };
+            for e in rd.flatten().take(400) {
+                let p = e.path();
+                if !p.to_string_lossy().contains(".so") || !p.is_file() {
+                    continue;
+                }
+                let Ok(bytes) = std::fs::read(&p) else { continue };
+                let (Ok(lean), Ok(full)) = (lean_parse(&bytes), Elf::parse(&bytes)) else { continue };
+                assert_eq!(lean.soname, full.soname, "{}", p.display());
+                assert_eq!(lean.libraries, full.libraries, "{}", p.display());
+                assert_eq!(
+                    (&lean.rpaths, &lean.runpaths, lean.interpreter),
+                    (&full.rpaths, &full.runpaths, full.interpreter)
+                );
+                let names = |e: &Elf| e.dynsyms.iter().map(|s| (s.st_name, s.st_info, s.st_shndx)).collect::<Vec<_>>();
+                assert_eq!(names(&lean), names(&full), "{}", p.display());
+                let needs = |e: &Elf| {
+                    e.verneed.as_ref().map(|v| {
+                        v.iter().flat_map(|n| n.iter().map(|a| a.vna_name).collect::<Vec<_>>()).collect::<Vec<_>>()
+                    })
+                };
+                assert_eq!(needs(&lean), needs(&full), "{}", p.display());
+                checked += 1;
+            }
+        }
+        assert!(checked > 20 || !std::path::Path::new("/usr/lib/x86_64-linux-gnu").exists(), "checked {checked}");
     }
 
     #[test]

@@ -383,8 +383,8 @@ fn requirements(
             versioned_symbols.entry(lib.clone()).or_default().insert(version.clone());
         }
         // Weak imports are bound to nothing when absent: they need nothing of the system.
-        for sym in &info.undefined {
-            req.undefined_symbols.push((sym.clone(), file.clone()));
+        for sym in info.undefined() {
+            req.undefined_symbols.push((sym.to_string(), file.clone()));
         }
     }
     for need in graph.system_needs() {

@@ -55,6 +55,10 @@ pub const RATIO_ABOVE: u64 = 64 << 20;
 /// chunk, instead of being held whole (each reader thread holds at most one such buffer).
 pub const STREAM_ABOVE: u64 = 16 << 20;
 
+/// Entries larger than this are hashed on a thread of their own, beside whatever is done with
+/// their bytes (parsing the ELF file).
+const HASH_BESIDE_ABOVE: usize = 8 << 20;
+
 /// WHEEL, RECORD and METADATA are read into memory as text: none of a real wheel comes near.
 pub const MAX_METADATA_SIZE: u64 = 64 << 20;
 
@@ -184,14 +188,15 @@ impl Wheel {
         self.entries.iter().filter(|e| !e.is_dir)
     }
 
-    /// Decompresses every file entry once, on all cores, and calls `f` with its bytes and their
-    /// RECORD digest (computed while inflating). The results come back in archive order. A
-    /// corrupt entry (bad CRC, truncated data, a size other than declared) is an error that
-    /// names it.
-    pub fn scan<T, F>(&self, f: F) -> Result<Vec<(Entry, T)>>
+    /// Decompresses every file entry once, on all cores, calls `f` with its bytes, and hashes
+    /// them for RECORD (a large entry's hash runs beside `f`, on a thread of its own, so the
+    /// largest entry, which bounds the whole pass, is not hashed and parsed one after the other).
+    /// The results come back in archive order. A corrupt entry (bad CRC, truncated data, a size
+    /// other than declared) is an error that names it.
+    pub fn scan<T, F>(&self, f: F) -> Result<Vec<(Entry, Digest, T)>>
     where
         T: Send,
-        F: Fn(&Entry, &[u8], &Digest) -> T + Sync,
+        F: Fn(&Entry, &[u8]) -> T + Sync,
     {
         FULL_READS.with(|n| n.set(n.get() + 1));
         let files: Vec<&Entry> = self.files().collect();
@@ -207,13 +212,13 @@ impl Wheel {
             buckets[t].push(i);
         }
         let shown = &self.path.display().to_string();
-        let results: Vec<Result<Vec<(usize, T)>>> = std::thread::scope(|s| {
+        let results: Vec<Result<Vec<(usize, Digest, T)>>> = std::thread::scope(|s| {
             let handles: Vec<_> = buckets
                 .into_iter()
                 .map(|bucket| {
                     let files = &files;
                     let f = &f;
-                    s.spawn(move || -> Result<Vec<(usize, T)>> {
+                    s.spawn(move || -> Result<Vec<(usize, Digest, T)>> {
                         let mut archive = self.archive.clone();
                         let mut out = Vec::with_capacity(bucket.len());
                         let mut buf = Vec::new();
@@ -222,7 +227,17 @@ impl Wheel {
                             let (bytes, digest) = self
                                 .inflate(&mut archive, entry, &mut buf)
                                 .map_err(|e| anyhow!("{shown}: entry {} is corrupt: {e}", entry.name))?;
-                            out.push((i, f(entry, bytes, &digest)));
+                            let digest_of = |b: &[u8]| Digest { hash: record::hash_of(b), size: entry.size };
+                            let (digest, t) = match digest {
+                                Some(d) => (d, f(entry, bytes)),
+                                None if bytes.len() > HASH_BESIDE_ABOVE => std::thread::scope(|h| {
+                                    let hashing = h.spawn(|| digest_of(bytes));
+                                    let t = f(entry, bytes);
+                                    (hashing.join().unwrap_or_else(|_| digest_of(bytes)), t)
+                                }),
+                                None => (digest_of(bytes), f(entry, bytes)),
+                            };
+                            out.push((i, digest, t));
                         }
                         Ok(out)
                     })
@@ -230,21 +245,26 @@ impl Wheel {
                 .collect();
             handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow!("a reader thread panicked")))).collect()
         });
-        let mut slots: Vec<Option<T>> = files.iter().map(|_| None).collect();
+        let mut slots: Vec<Option<(Digest, T)>> = files.iter().map(|_| None).collect();
         for r in results {
-            for (i, t) in r? {
-                slots[i] = Some(t);
+            for (i, d, t) in r? {
+                slots[i] = Some((d, t));
             }
         }
-        Ok(files.into_iter().zip(slots).filter_map(|(e, t)| t.map(|t| (e.clone(), t))).collect())
+        Ok(files.into_iter().zip(slots).filter_map(|(e, s)| s.map(|(d, t)| (e.clone(), d, t))).collect())
     }
 
-    /// One entry's bytes and digest. Stored entries are hashed where they lie in the archive;
-    /// deflated ones are inflated straight from the archive's bytes into `buf`, sized as the
-    /// entry declares (within the limits checked when the wheel was opened), each chunk hashed
-    /// while it is in cache. A deflated entry above [`STREAM_ABOVE`] that is not ELF is hashed
-    /// while it streams, and only its first bytes are handed on. Other methods go through zip.
-    fn inflate<'a>(&'a self, archive: &mut Archive, entry: &Entry, buf: &'a mut Vec<u8>) -> Result<(&'a [u8], Digest)> {
+    /// One entry's bytes, inflated straight from the archive's bytes into `buf` (sized as the
+    /// entry declares, within the limits checked when the wheel was opened; stored entries are
+    /// used where they lie), CRC and size checked. A deflated entry above [`STREAM_ABOVE`] that
+    /// is not ELF is hashed while it streams and only its first bytes are handed on: its digest
+    /// comes back with them. Other methods go through zip.
+    fn inflate<'a>(
+        &'a self,
+        archive: &mut Archive,
+        entry: &Entry,
+        buf: &'a mut Vec<u8>,
+    ) -> Result<(&'a [u8], Option<Digest>)> {
         let (method, crc) = {
             let zf = archive.by_index_raw(entry.index)?;
             (zf.compression(), zf.crc32())
@@ -254,22 +274,21 @@ impl Wheel {
             .ok()
             .and_then(|s| Some(s..s.checked_add(usize::try_from(entry.compressed_size).ok()?)?))
             .and_then(|r| self.bytes.0.get(r));
-        let mut sha = Sha256::new();
         match (method, raw) {
             (zip::CompressionMethod::Stored, Some(raw)) => {
                 if raw.len() != size {
                     bail!("it declares {size} bytes and holds {}", raw.len());
                 }
-                sha.update(raw);
                 if libdeflater::crc32(raw) != crc {
                     bail!("its CRC does not match");
                 }
-                Ok((raw, Digest { hash: record::hash_digest(&sha.finalize()), size: entry.size }))
+                Ok((raw, None))
             }
             (zip::CompressionMethod::Deflated, Some(_))
                 if entry.size > STREAM_ABOVE && !self.starts_like_elf(entry)? =>
             {
-                self.inflate_streaming(archive, entry, buf)
+                let (head, digest) = self.inflate_streaming(archive, entry, buf)?;
+                Ok((head, Some(digest)))
             }
             (zip::CompressionMethod::Deflated, Some(raw)) => {
                 buf.clear();
@@ -288,10 +307,12 @@ impl Wheel {
                 if libdeflater::crc32(buf) != crc {
                     bail!("its CRC does not match");
                 }
-                sha.update(&buf[..]);
-                Ok((&buf[..], Digest { hash: record::hash_digest(&sha.finalize()), size: entry.size }))
+                Ok((&buf[..], None))
             }
-            _ => self.inflate_streaming(archive, entry, buf),
+            _ => {
+                let (head, digest) = self.inflate_streaming(archive, entry, buf)?;
+                Ok((head, Some(digest)))
+            }
         }
     }
 
@@ -655,7 +676,7 @@ mod tests {
             bytes,
         )
         .unwrap();
-        w.scan(|_, b, d| (b.len(), d.clone())).err().map(|e| format!("{e:#}"))
+        w.scan(|_, b| b.len()).err().map(|e| format!("{e:#}"))
     }
 
     #[test]
@@ -675,7 +696,7 @@ mod tests {
             deflated_wheel(None),
         )
         .unwrap();
-        for (_, (bytes, digest)) in w.scan(|_, b, d| (b.to_vec(), d.clone())).unwrap() {
+        for (_, digest, bytes) in w.scan(|_, b| b.to_vec()).unwrap() {
             assert_eq!(digest.hash, record::hash_of(&bytes));
             assert_eq!(digest.size, bytes.len() as u64);
         }

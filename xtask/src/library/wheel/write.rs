@@ -23,6 +23,9 @@ use crate::library::text;
 /// folder removes those whose process is gone.
 pub const TMP_PREFIX: &str = ".xtask-tmp-";
 
+/// The write buffer of a file being written.
+const WRITE_BUFFER: usize = 1 << 20;
+
 /// `O_NOFOLLOW`: opening a symbolic link fails (Linux and macOS values).
 #[cfg(target_os = "linux")]
 const O_NOFOLLOW: i32 = 0o400000;
@@ -168,7 +171,8 @@ pub fn atomic_write(dest: &Path, fill: impl FnOnce(&mut BufWriter<File>) -> Resu
     let original = std::fs::metadata(&dest).ok().filter(|m| m.is_file());
     let (tmp, file) = create_temp(dir, name)?;
     let result = (|| -> Result<()> {
-        let mut w = BufWriter::new(file);
+        // Large writes: a wheel is copied out in few system calls.
+        let mut w = BufWriter::with_capacity(WRITE_BUFFER, file);
         fill(&mut w)?;
         let file = w.into_inner().map_err(|e| anyhow!("cannot write {}: {}", text::path(&tmp), e.error()))?;
         if let Some(orig) = &original {
@@ -180,7 +184,7 @@ pub fn atomic_write(dest: &Path, fill: impl FnOnce(&mut BufWriter<File>) -> Resu
                 let _ = std::os::unix::fs::fchown(&file, Some(orig.uid()), Some(orig.gid()));
             }
         }
-        file.sync_all().with_context(|| format!("cannot sync {}", text::path(&tmp)))?;
+        file.sync_data().with_context(|| format!("cannot sync {}", text::path(&tmp)))?;
         std::fs::rename(&tmp, &dest)
             .with_context(|| format!("cannot rename {} to {}", text::path(&tmp), text::path(&dest)))?;
         Ok(())
