@@ -193,7 +193,7 @@ fn lean_parse(bytes: &[u8]) -> goblin::error::Result<Elf<'_>> {
     let Some(dynsym) = elf.section_headers.iter().find(|s| s.sh_type == section_header::SHT_DYNSYM) else {
         return Err(goblin::error::Error::Malformed("no .dynsym section header".into()));
     };
-    let count = if dynsym.sh_entsize == 0 { 0 } else { (dynsym.sh_size / dynsym.sh_entsize) as usize };
+    let count = dynsym.sh_size.checked_div(dynsym.sh_entsize).unwrap_or(0) as usize;
     elf.dynamic = Dynamic::parse(bytes, &elf.program_headers, ctx)?;
     if let Some(d) = &elf.dynamic {
         let info = &d.info;
