@@ -191,24 +191,17 @@ fn metadata_problems(a: &Analysis) -> Vec<String> {
     if metadata::field(text, "Summary").is_some_and(|s| s.chars().count() > MAX_SUMMARY) {
         out.push(format!("METADATA: Summary is longer than {MAX_SUMMARY} characters"));
     }
-    // License-File is a field of Metadata-Version 2.4 (PEP 639): older METADATA may not carry
-    // it, and each one names a file under the dist-info's licenses/.
-    let before_2_4 = version.as_deref().and_then(|v| names::check_version("", v).ok()).is_some_and(|v| {
+    // PEP 639 (Metadata-Version 2.4) puts each License-File under the dist-info's licenses/, and
+    // PyPI looks for it there. (Older METADATA carried License-File too, pointing elsewhere:
+    // PyPI takes those wheels, so they are not held against them.)
+    let from_2_4 = version.as_deref().and_then(|v| names::check_version("", v).ok()).is_some_and(|v| {
         let mut parts = v.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-        (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) < (2, 4)
+        (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (2, 4)
     });
     for line in text.lines().take_while(|l| !l.trim_end_matches('\r').is_empty()) {
         let Some(file) = line.strip_prefix("License-File:").map(str::trim) else { continue };
-        if before_2_4 {
-            out.push(format!(
-                "METADATA: License-File {} needs Metadata-Version 2.4 (this METADATA says {})",
-                quoted(file),
-                version.as_deref().unwrap_or("")
-            ));
-            continue;
-        }
         let at = format!("{}/licenses/{file}", a.wheel.dist_info);
-        if !a.wheel.entries.iter().any(|e| e.name == at) {
+        if from_2_4 && !a.wheel.entries.iter().any(|e| e.name == at) {
             out.push(format!("METADATA: License-File {} is not in the wheel at {at}", quoted(file)));
         }
     }

@@ -10,6 +10,7 @@
 mod support;
 
 mod cli;
+mod corpus;
 mod deploy_ci;
 mod fixtures;
 mod fuzz_regressions;

@@ -137,13 +137,15 @@ impl Policy {
     }
 
     /// The whitelist check, with `is_musl_libc` telling which sonames stand for musl's
-    /// `libc.so` placeholder (which auditwheel replaces, so it is not allowed by itself).
+    /// `libc.so` placeholder. auditwheel replaces the placeholder by the arch's soname only; a
+    /// library that NEEDs plain `libc.so` (linked against upstream musl, as Rust's musl targets
+    /// are) is musl's own loader too: musl's ld.so answers to that name itself.
     fn whitelists(&self, soname: &str, is_musl_libc: impl Fn(&str) -> bool) -> bool {
         let musl = self.libc == Libc::Musl;
         is_loader(soname)
             || self.lib_whitelist.iter().any(|lib| {
                 if musl && lib == MUSL_LIBC_PLACEHOLDER {
-                    is_musl_libc(soname)
+                    is_musl_libc(soname) || soname == MUSL_LIBC_PLACEHOLDER
                 } else {
                     lib == soname
                 }
@@ -678,7 +680,8 @@ mod tests {
         let musl = by_name("musllinux_1_2").unwrap();
         assert!(musl.allows_library("libc.musl-aarch64.so.1"));
         assert!(!musl.allows_library_on("x86_64", "libc.musl-aarch64.so.1"));
-        assert!(!musl.allows_library("libc.so"));
+        assert!(musl.allows_library("libc.so"), "musl's loader by its plain name");
+        assert!(!by_name("manylinux_2_17").unwrap().allows_library("libc.so"));
     }
 
     #[test]
