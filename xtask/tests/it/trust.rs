@@ -176,6 +176,7 @@ fn compressed_tag_sets_in_wheel_are_expanded() {
     let (_, r) = report(&whl);
     let all = format!("{r:#}");
     assert!(!all.contains("names no known policy") && !all.contains("Tag lines"), "{all}");
+    assert_eq!(r["overall_tag"].as_str(), auditwheel_tag(&whl).as_deref(), "auditwheel agrees: {all}");
 }
 
 /// musl: nothing in a wheel tells musl 1.1 from 1.2, so a musllinux_1_1 claim is earned by a
@@ -193,7 +194,13 @@ fn musl_claims_and_unknown_libc() {
             patchelf(&["--add-needed", n], &so);
         }
         let whl = pack(&tree, "mu", &[&format!("py3-none-{tag}")], &dir.path().join(format!("out-{name}")));
-        report(&whl).1
+        let r = report(&whl).1;
+        // auditwheel reads plain `libc.so` from this glibc host (a linker script) and stops:
+        // the corpus's documented orjson difference; the libc.musl-* case is compared.
+        if needed.iter().any(|n| n.starts_with("libc.musl")) {
+            assert_eq!(r["overall_tag"].as_str(), auditwheel_tag(&whl).as_deref(), "auditwheel agrees: {r:#}");
+        }
+        r
     };
     let r = build("musl11", &["libc.musl-x86_64.so.1"], "musllinux_1_1_x86_64");
     assert!(strings(&r["problems"]).is_empty(), "musllinux_1_1 is earned: {r:#}");
@@ -218,6 +225,8 @@ fn other_platforms_and_free_threaded_abis() {
     let o = xtask(&["check-wheel", mac.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("not a Linux wheel (macosx_11_0_arm64): not checked"), "{}", text(&o));
+    // auditwheel judges the ELF file whatever the tag says (here manylinux_2_5_x86_64 for an
+    // x86-64 header in a macOS wheel); the tag decides the platform, so there is no comparison.
 
     let ext = |name: &str, abi: &str| -> Value {
         let tree = dir.path().join(format!("tree-{name}-{abi}"));
