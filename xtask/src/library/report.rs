@@ -40,7 +40,7 @@ pub enum Verdict {
 /// | unusable | cannot or must not be read | 2 | refused |
 /// | error | will not load or install where its tags promise; a tag it does not earn; RECORD wrong; Python ABI mismatch | 1 | refused |
 /// | pypi | PyPI's upload checks would refuse it | 0, or 1 with `--pypi` | refused |
-/// | warning | hygiene: a search path outside the wheel in a file that still resolves, an unknown libc, names that collide on case-insensitive file systems | 0, or 1 with `--strict` | refused |
+/// | warning | hygiene: a search path outside the wheel in a file that still resolves, an unknown libc, names that collide on case-insensitive or Unicode-normalizing file systems | 0, or 1 with `--strict` | refused |
 ///
 /// (Unusable is a verdict, not a finding: the wheel was not read.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -233,7 +233,9 @@ pub fn report(config: &Config, a: &Analysis, graph: &Graph) -> Report {
             .push(error(format!("{n} is a file and a folder of other entries at once: pip cannot install the wheel")));
     }
     if let Some((x, y)) = case_collision(a.wheel.entries.iter().map(|e| e.name.as_str())) {
-        findings.push(warning(format!("{x} and {y} are one name on a case-insensitive file system")));
+        findings.push(warning(format!(
+            "{x} and {y} are one name on a case-insensitive or Unicode-normalizing file system"
+        )));
     }
     findings.extend(pypi::findings(a));
     let linux = name.platform.iter().any(|t| is_linux_tag(t));
@@ -331,12 +333,13 @@ pub fn report(config: &Config, a: &Analysis, graph: &Graph) -> Report {
     .with_findings(findings)
 }
 
-/// Two entry names that differ only by case (`pkg/A.py`, `pkg/a.py`): one file on macOS's and
-/// Windows' file systems.
+/// Two entry names that differ only by case (`pkg/A.py`, `pkg/a.py`) or Unicode normal form
+/// (`é` composed or decomposed): one file on macOS's and Windows' file systems.
 fn case_collision<'a>(names: impl Iterator<Item = &'a str>) -> Option<(String, String)> {
+    use unicode_normalization::UnicodeNormalization;
     let mut seen: BTreeMap<String, &str> = BTreeMap::new();
     for n in names {
-        let folded = n.trim_end_matches('/').to_lowercase();
+        let folded: String = n.trim_end_matches('/').nfd().collect::<String>().to_lowercase();
         match seen.get(&folded) {
             Some(first) if *first != n.trim_end_matches('/') => return Some((first.to_string(), n.to_string())),
             _ => {
@@ -562,5 +565,9 @@ mod tests {
         assert_eq!(case_collision(["p/A.py", "p/b.py"].into_iter()), None);
         assert_eq!(case_collision(["p/A.py", "p/a.py"].into_iter()), Some(("p/A.py".into(), "p/a.py".into())));
         assert_eq!(case_collision(["p/", "p/x"].into_iter()), None);
+        // "é" composed (U+00E9) and decomposed (e + U+0301): one name on APFS and HFS+.
+        let (nfc, nfd) = ("p/caf\u{e9}.py", "p/cafe\u{301}.py");
+        assert_eq!(case_collision([nfc, nfd].into_iter()), Some((nfc.into(), nfd.into())));
+        assert_eq!(case_collision(["p/caf\u{e9}.py", "p/cafe.py"].into_iter()), None);
     }
 }

@@ -255,6 +255,9 @@ fn levels_decide_the_exit_code() {
     let so = tree.join("lv/liblv.so");
     cc(dir.path(), "int lv(void) { return 1; }\n", &so, &[]);
     patchelf(&["--set-rpath", "/opt/build/lib"], &so);
+    // Two names that are one on macOS and Windows: a warning.
+    std::fs::write(tree.join("lv/NOTES.txt"), "a").unwrap();
+    std::fs::write(tree.join("lv/notes.txt"), "b").unwrap();
     // A local version and a License-File that is not where PEP 639 puts it: the wheel loads,
     // PyPI refuses it.
     write_dist_info(&tree, "lv", "1.0+local", &["py3-none-manylinux_2_17_x86_64"]);
@@ -266,6 +269,7 @@ fn levels_decide_the_exit_code() {
     assert_eq!(code, Some(0), "{r:#}");
     assert_eq!(r["verdict"], "pypi", "{r:#}");
     assert!(strings(&r["warnings"]).iter().any(|m| m.contains("/opt/build/lib")), "{r:#}");
+    assert!(strings(&r["warnings"]).iter().any(|m| m.contains("lv/NOTES.txt and lv/notes.txt are one name")), "{r:#}");
     assert!(strings(&r["pypi"]).iter().any(|m| m.contains("License-File") && m.contains("licenses/LICENSE")), "{r:#}");
     assert!(strings(&r["pypi"]).iter().any(|m| m.contains("local version")), "{r:#}");
     let o = xtask(&["check-wheel", "--pypi", w]);
@@ -276,7 +280,8 @@ fn levels_decide_the_exit_code() {
     assert!(text(&o).contains("warning: lv/liblv.so has search path entry"), "{}", text(&o));
 }
 
-/// PyPI's zip rules that every reader reads past: a comment, bytes before the archive.
+/// PyPI's zip rules that every reader reads past: a comment, bytes before or after the
+/// archive, a tar header in front, two end records, streamed entries, duplicate extra fields.
 #[test]
 fn pypi_zip_rules() {
     let dir = TempDir::new("trust-zip");
@@ -301,7 +306,58 @@ fn pypi_zip_rules() {
     std::fs::write(&prefixed, bytes).unwrap();
     let (_, r) = report(&prefixed);
     assert!(format!("{r:#}").contains("stand before the archive"), "{r:#}");
+
+    // The rest, each made by Python's zipfile from the same wheel: every one still installs.
+    let remade = |how: &str| -> Value {
+        let out = dir.path().join(format!("{how}/z-1.0-py3-none-any.whl"));
+        std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+        let o = crate::support::python(REMAKE, &[how, whl.to_str().unwrap(), out.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", text(&o));
+        let (code, r) = report(&out);
+        assert_eq!(code, Some(0), "{how}: {r:#}");
+        r
+    };
+    let pypi = |r: &Value| strings(&r["pypi"]).join("\n");
+    assert!(pypi(&remade("tar")).contains("a tar archive too"));
+    assert!(pypi(&remade("trailing")).contains("8 bytes follow the end of the archive"));
+    assert!(pypi(&remade("two-ends")).contains("2 end-of-central-directory records"));
+    assert!(pypi(&remade("streamed")).contains("streamed entries (data descriptors): \"z/__init__.py\""));
+    assert!(pypi(&remade("extras")).contains("duplicate extra fields in \"z/__init__.py\""));
 }
+
+/// Remakes a wheel (argv[2]) into argv[3] in one of the forms PyPI refuses (argv[1]).
+const REMAKE: &str = r#"
+import io, shutil, struct, sys, zipfile
+how, src, dst = sys.argv[1:4]
+class Unseekable(io.RawIOBase):
+    def __init__(self, f): self.f = f
+    def writable(self): return True
+    def write(self, b): return self.f.write(b)
+with zipfile.ZipFile(src) as z:
+    items = [(i, z.read(i)) for i in z.infolist()]
+if how == 'streamed':
+    with open(dst, 'wb') as f, zipfile.ZipFile(Unseekable(f), 'w') as out:
+        for i, data in items:
+            out.writestr(i.filename, data)
+elif how == 'extras':
+    with zipfile.ZipFile(dst, 'w') as out:
+        for i, data in items:
+            if i.filename == 'z/__init__.py':
+                field = struct.pack('<HHB', 0x7075, 5, 1) + struct.pack('<I', 0)
+                i.extra = field + field
+            out.writestr(i, data)
+else:
+    data = open(src, 'rb').read()
+    if how == 'tar':
+        header = bytearray(512); header[257:262] = b'ustar'
+        data = bytes(header) + data
+    elif how == 'trailing':
+        data += b'trailing'
+    elif how == 'two-ends':
+        end = data.rindex(b'PK\x05\x06')
+        data = data[:end] + data[end:] + data[end:]
+    open(dst, 'wb').write(data)
+"#;
 
 /// abi3 wheels: an extension that imports only what the stable ABI of the wheel's baseline
 /// holds is clean; one outside the stable ABI, or in it only from a later version, is an

@@ -250,10 +250,8 @@ pub fn pypi_problems(bytes: &[u8], archive: &Archive) -> Vec<String> {
         for header in [f.header_start(), f.central_header_start()] {
             let Ok(at) = usize::try_from(header) else { continue };
             let local = u32_at(bytes, at) == Some(LOCAL_SIGNATURE);
-            let (nlen_at, xlen_at, clen_at, fixed) =
-                if local { (26, 28, None, LOCAL_LEN) } else { (28, 30, Some(32), CENTRAL_LEN) };
+            let (nlen_at, xlen_at, fixed) = if local { (26, 28, LOCAL_LEN) } else { (28, 30, CENTRAL_LEN) };
             let (Some(nlen), Some(xlen)) = (u16_at(bytes, at + nlen_at), u16_at(bytes, at + xlen_at)) else { continue };
-            let _ = clen_at;
             let start = at + fixed + usize::from(nlen);
             if let Some(extra) = bytes.get(start..start + usize::from(xlen)) {
                 if !duplicate_extras(extra).is_empty() && !duplicated.contains(&name) {
