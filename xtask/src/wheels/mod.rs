@@ -96,7 +96,7 @@ pub fn run(sh: &Shell, config: &Config, flags: &flags::Wheels) -> Result<ExitCod
     let mut results = Vec::new();
     if flags.host {
         let auditwheel = Auditwheel::on_host(sh, &target_dir())?;
-        run_group(&run, &Runner::host(heartbeat), HOST_GROUP, &auditwheel, &mut results)?;
+        run_group(&run, &Runner::host(heartbeat), HOST_GROUP, None, &auditwheel, &mut results)?;
     } else {
         docker::check_engine(sh)?;
         let images = if flags.images.is_empty() { run.config.docker.images.clone() } else { flags.images.clone() };
@@ -157,21 +157,30 @@ fn run_image(run: &Run, image: &str, results: &mut Vec<TargetResult>) -> Result<
     let mut log = Log::create(&run.root.join("logs").join(format!("{slug}-setup.log")), &slug)?;
     container.install_packages(run.sh, &run.config.docker.packages, &mut log)?;
     let before = results.len();
-    let group = run_group(run, &container.runner, &slug, &Auditwheel::on_path(), results);
+    let expected = run.config.docker.pythons_of(image);
+    let group = run_group(run, &container.runner, &slug, expected, &Auditwheel::on_path(), results);
     let failed = results[before..].iter().any(|r| !r.ok()) || group.is_err();
     container.keep = run.flags.keep_container && failed && !interrupt::interrupted();
     group
 }
 
-/// The targets of one runner: its interpreters, selected, each run in turn.
+/// The targets of one runner: its interpreters, selected, each run in turn. `expected` is
+/// what the config says the image ships (the CI matrix's source): a difference is warned of.
 fn run_group(
     run: &Run,
     runner: &Runner,
     group: &str,
+    expected: Option<&[String]>,
     auditwheel: &Auditwheel,
     results: &mut Vec<TargetResult>,
 ) -> Result<()> {
     let found = interpreters::discover(run.sh, runner)?;
+    if let Some(expected) = expected {
+        let tags: Vec<String> = found.iter().map(|i| i.tag.clone()).collect();
+        if let Some(drift) = interpreters::drift(expected, &tags) {
+            eprintln!("xtask: warning: {group}: {drift}: refresh [[docker.pythons]] in the config");
+        }
+    }
     let selected = interpreters::select(&found, &run.flags.python, run.flags.all, &run.config.interpreters.skip)?;
     eprintln!(
         "xtask: {group}: building {} for {}",

@@ -15,7 +15,11 @@ fn every_interpreter_from_3_8_builds_repairs_and_passes() {
     let out = work.path().join("wheelhouse");
     let json = work.path().join("report.json");
     let w = work.path().join("w");
-    let o = Wheels::host(&w).args(&["--all", "-o", out.to_str().unwrap(), "--json", json.to_str().unwrap()]).output();
+    // The config's skip list follows the 2026 images (3.10 and up); the miniature builds from
+    // 3.8, so the older two are named.
+    let o = Wheels::host(&w)
+        .args(&["--python", "cp3{8,9,10,11,12,13}", "-o", out.to_str().unwrap(), "--json", json.to_str().unwrap()])
+        .output();
     assert!(o.status.success(), "{}", text(&o));
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let targets = doc["targets"].as_array().unwrap();
