@@ -22,9 +22,21 @@ source tree is.
 """
 
 import os
+import sysconfig
 
 from setuptools import setup, Extension
 from setuptools.command.build_ext import build_ext
+
+
+# The abi3 variant: MINILAYOUT_ABI3=cp310 builds one wheel for CPython 3.10 and newer (the
+# stable ABI, tagged cp310-abi3): the core modules are compiled with Py_LIMITED_API and every
+# file gets the ".abi3.so" suffix. A free-threaded interpreter has no stable ABI of this kind
+# (abi3 wheels do not install there): it builds the ordinary wheel.
+ABI3 = os.environ.get("MINILAYOUT_ABI3", "")
+if ABI3 and sysconfig.get_config_var("Py_GIL_DISABLED"):
+    ABI3 = ""
+if ABI3 and not (ABI3.startswith("cp3") and ABI3[3:].isdigit()):
+    raise SystemExit("MINILAYOUT_ABI3=%r: give the oldest CPython as cp3XX, e.g. cp310" % ABI3)
 
 
 class MiniExtension(Extension):
@@ -39,6 +51,11 @@ class MiniExtension(Extension):
 
     def __init__(self, name, sources, links=(), rpath="$ORIGIN", is_library=False, **kwargs):
         kwargs.setdefault("language", "c++")
+        if ABI3:
+            kwargs["py_limited_api"] = True
+            if not is_library:
+                minor = int(ABI3[3:])
+                kwargs["define_macros"] = [("Py_LIMITED_API", "0x03%02X0000" % minor)]
         Extension.__init__(self, name, sources, **kwargs)
         self.links = list(links)
         self.rpath = rpath
@@ -161,5 +178,6 @@ setup(
     # build order matters: a library is linked by the ones after it
     ext_modules=[lib_tl, lib_db, lib_rdb, lib_gds2_dbpi, tlcore, dbcore, rdbcore],
     cmdclass={"build_ext": minilayout_build_ext},
+    options={"bdist_wheel": {"py_limited_api": ABI3}} if ABI3 else {},
     zip_safe=False,
 )

@@ -222,6 +222,8 @@ fn run_group(
     );
     let cache_root = run.root.join("cache").join(group);
     let cache = Cache::prepare(run.sh, runner, &cache_root, ccache)?;
+    // An abi3 wheel serves the later interpreters its tag admits: built once, tested under each.
+    let mut served: Option<steps::Served> = None;
     for interp in &selected {
         let target = format!("{group}-{}", interp.tag);
         let ctx = Ctx {
@@ -242,7 +244,16 @@ fn run_group(
         let log = run.root.join("logs").join(format!("{target}.log"));
         let row = TargetResult::new(&target, group, &interp.tag, &interp.cflags, log);
         run.ci.start(&target);
-        results.push(target::run_target(&ctx, row, &run.flags.out_dir));
+        match served.as_ref().filter(|s| s.serves(interp)) {
+            Some(s) => results.push(target::run_reused(&ctx, row, s)),
+            None => {
+                let (row, landed) = target::run_target(&ctx, row, &run.flags.out_dir);
+                if served.is_none() {
+                    served = landed.and_then(|l| steps::Served::from_landed(&l, &target));
+                }
+                results.push(row);
+            }
+        }
         run.ci.end(&target);
         if interrupt::interrupted() {
             break;

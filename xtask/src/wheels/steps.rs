@@ -87,11 +87,76 @@ pub struct Tested {
     pub tag: String,
 }
 
-/// A wheel in the output folder.
+/// A wheel in the output folder, and the tested copy in the target's folder (which
+/// containers see: the output folder may lie outside their mounts).
 pub struct Landed {
     pub wheel: PathBuf,
+    pub tested: PathBuf,
     pub size: u64,
+    pub sha256: String,
     pub tag: String,
+}
+
+/// An abi3 wheel one target built, landed and tested, which serves the later interpreters
+/// of its group that its tag admits: they test this same file instead of building.
+#[derive(Debug, Clone)]
+pub struct Served {
+    /// The tested copy in the builder's folder, and where it landed.
+    pub wheel: PathBuf,
+    pub landed: PathBuf,
+    pub size: u64,
+    pub sha256: String,
+    pub tag: String,
+    /// The target that built it.
+    pub built_by: String,
+    /// The oldest CPython its tag names (`cp310` as (3, 10)).
+    pub min: (u32, u32),
+}
+
+impl Served {
+    /// The landed wheel when its ABI tag is `abi3` (one CPython tag, `cp3XX`).
+    pub fn from_landed(landed: &Landed, built_by: &str) -> Option<Served> {
+        let file = landed.wheel.file_name()?.to_str()?;
+        let name = crate::library::wheel::name::WheelName::parse(file).ok()?;
+        if name.abi != ["abi3"] || name.python.len() != 1 {
+            return None;
+        }
+        let minor = name.python[0].strip_prefix("cp3")?.parse().ok()?;
+        Some(Served {
+            wheel: landed.tested.clone(),
+            landed: landed.wheel.clone(),
+            size: landed.size,
+            sha256: landed.sha256.clone(),
+            tag: landed.tag.clone(),
+            built_by: built_by.to_string(),
+            min: (3, minor),
+        })
+    }
+
+    /// Whether it serves `interp`: a CPython with a GIL, at or above its oldest version (abi3
+    /// wheels do not install on free-threaded builds).
+    pub fn serves(&self, interp: &Interpreter) -> bool {
+        let mut v = interp.version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+        let version = (v.next().unwrap_or(0), v.next().unwrap_or(0));
+        interp.implementation == "CPython" && !interp.free_threaded() && version >= self.min
+    }
+}
+
+/// A reusing target's preparation: its build venv only (whose pip installs the wheel into
+/// the test venv), and the served wheel checked to be the very file that landed.
+pub fn prepare_venv(ctx: &Ctx, log: &mut Log, served: &Served) -> Result<()> {
+    let bytes = std::fs::read(&served.wheel).with_context(|| format!("cannot read {}", served.wheel.display()))?;
+    if sha256_hex(&bytes) != served.sha256 {
+        bail!("{} changed since {} tested it", served.wheel.display(), served.built_by);
+    }
+    log.note(&format!("testing {} (sha256 {}) built by {}", served.wheel.display(), served.sha256, served.built_by));
+    std::fs::create_dir_all(&ctx.work)?;
+    ensure_build_venv(ctx, log)
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Copies the project into the target's folder (leaving out build outputs and VCS folders,
@@ -159,7 +224,9 @@ fn ensure_build_venv(ctx: &Ctx, log: &mut Log) -> Result<()> {
     Ok(())
 }
 
-/// An interpreter without venv or pip cannot build or test: say so plainly.
+/// An interpreter without venv and ensurepip cannot build or test: say so plainly. (pip
+/// itself comes into the build venv from ensurepip: a distribution's interpreter without pip
+/// of its own, such as Debian's python3.14, builds as well as the pypa images' ones.)
 fn check_interpreter(i: &Interpreter) -> Result<()> {
     if !i.venv {
         bail!(
@@ -167,9 +234,6 @@ fn check_interpreter(i: &Interpreter) -> Result<()> {
             i.tag,
             i.python
         );
-    }
-    if !i.pip {
-        bail!("{} ({}) has no pip: install it (python -m ensurepip) or skip this interpreter", i.tag, i.python);
     }
     Ok(())
 }
@@ -318,6 +382,6 @@ pub fn test_wheel(ctx: &Ctx, log: &mut Log, checked: Checked) -> Result<Tested> 
 /// wheel.
 pub fn land(tested: Tested, out_dir: &Path) -> Result<Landed> {
     let wheel = write::copy_into_folder(&tested.wheel, out_dir)?;
-    let size = std::fs::metadata(&wheel).with_context(|| format!("cannot stat {}", wheel.display()))?.len();
-    Ok(Landed { wheel, size, tag: tested.tag })
+    let bytes = std::fs::read(&wheel).with_context(|| format!("cannot read {}", wheel.display()))?;
+    Ok(Landed { wheel, tested: tested.wheel, size: bytes.len() as u64, sha256: sha256_hex(&bytes), tag: tested.tag })
 }

@@ -83,6 +83,11 @@ pub struct TargetResult {
     #[serde(serialize_with = "crate::library::text::serialize_opt_path")]
     pub wheel: Option<PathBuf>,
     pub size: Option<u64>,
+    /// The landed wheel's sha256 (hex): one abi3 wheel shows the same under every target it
+    /// served.
+    pub sha256: Option<String>,
+    /// The target that built the wheel, when this one only tested another's abi3 wheel.
+    pub built_by: Option<String>,
     pub tag: Option<String>,
     #[serde(serialize_with = "crate::library::text::serialize_path")]
     pub log: PathBuf,
@@ -106,6 +111,8 @@ impl TargetResult {
             wheel_reads: 0,
             wheel: None,
             size: None,
+            sha256: None,
+            built_by: None,
             tag: None,
             log,
             cflags: cflags.to_string(),
@@ -144,8 +151,11 @@ pub fn print(results: &[TargetResult]) {
             None => "-".into(),
         };
         let size = r.size.map_or("-".into(), human_size);
-        let wheel =
+        let mut wheel =
             r.wheel.as_ref().and_then(|w| w.file_name()).map_or("-".into(), |n| n.to_string_lossy().into_owned());
+        if let Some(by) = &r.built_by {
+            wheel.push_str(&format!(" (built by {by}, tested here)"));
+        }
         eprintln!(
             "{:<34} {:<16} {:>7.1} {:>7} {:>15}  {:<10} {:<24} {wheel}",
             r.target,
@@ -185,7 +195,8 @@ pub fn cache_hints(results: &[TargetResult], canonical: bool) -> Vec<String> {
         }
     }
     for group in groups {
-        let members: Vec<&TargetResult> = results.iter().filter(|r| r.group == group).collect();
+        // Targets that reused another's abi3 wheel compiled nothing.
+        let members: Vec<&TargetResult> = results.iter().filter(|r| r.group == group && r.built_by.is_none()).collect();
         let Some(at) = members.iter().position(|r| r.ok() && r.cache.hits() + r.cache.misses > 0) else {
             continue;
         };
@@ -205,7 +216,13 @@ pub fn cache_hints(results: &[TargetResult], canonical: bool) -> Vec<String> {
                 .chain(first_flags.iter().filter(|f| !flags.contains(f)))
                 .copied()
                 .collect();
-            let why = if differ.is_empty() {
+            let why = if crate::library::names::free_threaded(&r.interpreter)
+                && !crate::library::names::free_threaded(&first.interpreter)
+            {
+                "a free-threaded interpreter's headers define Py_GIL_DISABLED, so the units that include Python.h \
+                 miss by design; the Python-free ones should hit"
+                    .to_string()
+            } else if differ.is_empty() {
                 "its compile flags match, so the sources themselves differ (or the cache was trimmed)".to_string()
             } else if canonical {
                 format!(
@@ -259,6 +276,16 @@ mod tests {
         );
         assert!(hints[0].contains("-fno-strict-overflow") && hints[0].contains("-fwrapv"), "{hints:?}");
         assert!(!hints[0].contains("-O"), "the same image's flags are compared: {hints:?}");
+    }
+
+    /// A free-threaded target that misses is explained by its headers, not called a flag
+    /// problem.
+    #[test]
+    fn free_threaded_misses_are_explained() {
+        let results = vec![row("current", "cp313-cp313", "-O2", 0, 13), row("current", "cp314-cp314t", "-O2", 4, 9)];
+        let hints = cache_hints(&results, true);
+        assert_eq!(hints.len(), 1);
+        assert!(hints[0].contains("Py_GIL_DISABLED") && !hints[0].contains("remove_flags"), "{hints:?}");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use super::steps::{self, Ctx, Landed};
+use super::steps::{self, Checked, Ctx, Landed, Served};
 use super::summary::{Outcome, Step, TargetResult};
 use crate::library::wheel;
 use crate::processes::log::Log;
@@ -15,6 +15,8 @@ use crate::processes::log::Log;
 struct Run<'a> {
     log: Log,
     result: &'a mut TargetResult,
+    /// The wheel that landed, when it did.
+    landed: Option<Landed>,
 }
 
 impl Run<'_> {
@@ -47,12 +49,22 @@ impl Run<'_> {
         self.result.result = Outcome::Passed;
         Ok(landed)
     }
+
+    /// Another target's abi3 wheel, tested here: the build venv (whose pip installs it), then
+    /// the tests; nothing is built and nothing lands again.
+    fn reuse(&mut self, ctx: &Ctx, served: &Served) -> Result<()> {
+        let _ = std::fs::remove_dir_all(&ctx.work);
+        self.step(Step::Prepare, |log| steps::prepare_venv(ctx, log, served))?;
+        let checked = Checked { wheel: served.wheel.clone(), tag: served.tag.clone() };
+        self.step(Step::Test, |log| steps::test_wheel(ctx, log, checked))?;
+        Ok(())
+    }
 }
 
-/// Runs every step of one target and returns its row of the summary.
-pub fn run_target(ctx: &Ctx, mut result: TargetResult, out_dir: &Path) -> TargetResult {
+/// Runs a target an earlier target's abi3 wheel serves, and returns its row: the same wheel
+/// (same sha256) under this interpreter.
+pub fn run_reused(ctx: &Ctx, mut result: TargetResult, served: &Served) -> TargetResult {
     let start = Instant::now();
-    let reads = wheel::full_reads();
     let log = match Log::create(&result.log, &result.target) {
         Ok(l) => l,
         Err(e) => {
@@ -61,12 +73,15 @@ pub fn run_target(ctx: &Ctx, mut result: TargetResult, out_dir: &Path) -> Target
             return result;
         }
     };
-    let mut run = Run { log, result: &mut result };
-    match run.all(ctx, out_dir) {
-        Ok(landed) => {
-            run.result.size = Some(landed.size);
-            run.result.wheel = Some(landed.wheel);
-            run.result.tag = Some(landed.tag);
+    eprintln!("[{}] the abi3 wheel of {} serves this interpreter: testing it", result.target, served.built_by);
+    let mut run = Run { log, result: &mut result, landed: None };
+    match run.reuse(ctx, served) {
+        Ok(()) => {
+            run.result.wheel = Some(served.landed.clone());
+            run.result.size = Some(served.size);
+            run.result.tag = Some(served.tag.clone());
+            run.result.sha256 = Some(served.sha256.clone());
+            run.result.built_by = Some(served.built_by.clone());
         }
         Err(e) => {
             run.log.note(&format!("error: {e:#}"));
@@ -74,7 +89,40 @@ pub fn run_target(ctx: &Ctx, mut result: TargetResult, out_dir: &Path) -> Target
             run.result.error = Some(format!("{e:#}"));
         }
     }
-    result.wheel_reads = wheel::full_reads() - reads;
     result.seconds = start.elapsed().as_secs_f64();
     result
+}
+
+/// Runs every step of one target and returns its row of the summary, and the wheel that
+/// landed (which may serve later interpreters when it is abi3).
+pub fn run_target(ctx: &Ctx, mut result: TargetResult, out_dir: &Path) -> (TargetResult, Option<Landed>) {
+    let start = Instant::now();
+    let reads = wheel::full_reads();
+    let log = match Log::create(&result.log, &result.target) {
+        Ok(l) => l,
+        Err(e) => {
+            result.result = Outcome::Setup;
+            result.error = Some(format!("{e:#}"));
+            return (result, None);
+        }
+    };
+    let mut run = Run { log, result: &mut result, landed: None };
+    match run.all(ctx, out_dir) {
+        Ok(landed) => {
+            run.result.size = Some(landed.size);
+            run.result.sha256 = Some(landed.sha256.clone());
+            run.result.tag = Some(landed.tag.clone());
+            run.result.wheel = Some(landed.wheel.clone());
+            run.landed = Some(landed);
+        }
+        Err(e) => {
+            run.log.note(&format!("error: {e:#}"));
+            eprintln!("[{}] FAILED: {e:#}", run.result.target);
+            run.result.error = Some(format!("{e:#}"));
+        }
+    }
+    let landed = run.landed.take();
+    result.wheel_reads = wheel::full_reads() - reads;
+    result.seconds = start.elapsed().as_secs_f64();
+    (result, landed)
 }

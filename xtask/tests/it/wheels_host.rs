@@ -346,3 +346,44 @@ fn odd_folder_names_work_or_are_refused_clearly() {
     assert!(text(&o).contains("matches no interpreter"), "{}", text(&o));
     assert!(start.elapsed() < std::time::Duration::from_secs(30), "a selector took {:?}", start.elapsed());
 }
+
+/// The miniature's abi3 variant (`MINILAYOUT_ABI3=cp310` through the config's build_env): the
+/// cp310 target builds one `cp310-abi3` wheel, and cp311 and cp312 test that same file (same
+/// sha256) in fresh venvs instead of building; abi3audit finds it inside the stable ABI.
+#[test]
+fn an_abi3_wheel_is_built_once_and_tested_under_later_interpreters() {
+    let work = TempDir::new("wheels-abi3");
+    let config = work.path().join("abi3.toml");
+    let text_cfg = std::fs::read_to_string(repo_root().join("xtask/wheels.toml")).unwrap();
+    let with_env = "build_requires = [\"setuptools\", \"wheel\"]\nbuild_env = { MINILAYOUT_ABI3 = \"cp310\" }";
+    std::fs::write(&config, text_cfg.replace("build_requires = [\"setuptools\", \"wheel\"]", with_env)).unwrap();
+    let out = work.path().join("wheelhouse");
+    let json = work.path().join("report.json");
+    let o = Wheels::host(&work.path().join("w"))
+        .config(&config)
+        .args(&["--python", "cp31{0,1,2}", "-o", out.to_str().unwrap(), "--json", json.to_str().unwrap()])
+        .output();
+    assert!(o.status.success(), "{}", text(&o));
+    let landed = list_wheels(&out);
+    assert_eq!(landed.len(), 1, "one wheel for three interpreters: {landed:?}");
+    let name = landed[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("minilayout-0.1.0-cp310-abi3-manylinux_"), "{name}");
+    let targets = report(&json);
+    let builder = target(&targets, "cp310-cp310");
+    assert!(builder["built_by"].is_null() && builder["steps"].as_array().unwrap().len() == 6, "{builder}");
+    for tag in ["cp311-cp311", "cp312-cp312"] {
+        let t = target(&targets, tag);
+        assert_eq!(t["result"], "ok", "{t}");
+        assert_eq!(t["built_by"], "host-cp310-cp310", "{t}");
+        assert_eq!(t["sha256"], builder["sha256"], "the same file under {tag}");
+        let steps: Vec<&str> = t["steps"].as_array().unwrap().iter().map(|s| s[0].as_str().unwrap()).collect();
+        assert_eq!(steps, ["prepare", "test"], "nothing built for {tag}");
+        // The tests ran against the abi3 wheel's files, installed under this interpreter.
+        let site = work.path().join(format!("w/runs/host-{tag}/testenv/lib"));
+        let py = std::fs::read_dir(&site).unwrap().next().unwrap().unwrap().path();
+        assert!(py.join("site-packages/minilayout/tlcore.abi3.so").exists(), "{}", py.display());
+    }
+    assert!(text(&o).contains("(built by host-cp310-cp310, tested here)"), "{}", text(&o));
+    let audit = Command::new(crate::support::tools().venv.join("bin/abi3audit")).arg(&landed[0]).output().unwrap();
+    assert!(audit.status.success(), "abi3audit: {}", text(&audit));
+}

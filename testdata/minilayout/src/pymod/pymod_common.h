@@ -43,7 +43,7 @@ static inline PyObject *pymod_str_list (const std::vector<std::string> &v)
       Py_DECREF (list);
       return NULL;
     }
-    PyList_SET_ITEM (list, (Py_ssize_t) i, s);
+    PyList_SetItem (list, (Py_ssize_t) i, s);  //  steals s; the limited API's form
   }
   return list;
 }

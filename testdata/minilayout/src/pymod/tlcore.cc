@@ -82,21 +82,26 @@ static PyObject *tl_join (PyObject *, PyObject *args)
   if (! PyArg_ParseTuple (args, "Os:join", &seq, &sep)) {
     return NULL;
   }
-  PyObject *fast = PySequence_Fast (seq, "join: expected a sequence of str");
-  if (! fast) {
+  //  Only calls of the limited API (Python 3.10), so the abi3 build compiles this file too.
+  Py_ssize_t n = PySequence_Size (seq);
+  if (n < 0) {
     return NULL;
   }
   std::vector<std::string> parts;
-  Py_ssize_t n = PySequence_Fast_GET_SIZE (fast);
   for (Py_ssize_t i = 0; i < n; ++i) {
-    const char *s = PyUnicode_AsUTF8 (PySequence_Fast_GET_ITEM (fast, i));
-    if (! s) {
-      Py_DECREF (fast);
+    PyObject *item = PySequence_GetItem (seq, i);
+    if (! item) {
       return NULL;
     }
-    parts.push_back (s);
+    Py_ssize_t len = 0;
+    const char *s = PyUnicode_AsUTF8AndSize (item, &len);
+    if (! s) {
+      Py_DECREF (item);
+      return NULL;
+    }
+    parts.push_back (std::string (s, (size_t) len));
+    Py_DECREF (item);
   }
-  Py_DECREF (fast);
   PYMOD_TRY
   return pymod_str (tl::join (parts, sep));
   PYMOD_CATCH
