@@ -68,6 +68,7 @@ struct Run<'a> {
 /// passed, 1 otherwise; the summary is printed either way.
 pub fn run(sh: &Shell, config: &Config, flags: &flags::Wheels) -> Result<ExitCode> {
     interrupt::install_handler();
+    summary::since_start();
     let mut config = config.clone();
     if flags.no_canonical_flags {
         config.compile_cache.canonical_flags = false;
@@ -265,6 +266,20 @@ fn run_group(
 /// Prints the summary and hints, writes the JSON report; exit 0 when every target passed.
 fn finish(results: &[TargetResult], config: &Config, flags: &flags::Wheels) -> Result<ExitCode> {
     summary::print(results);
+    // Under GitHub Actions the summary also goes where the run's page shows it.
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        let appended = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, summary::markdown(results).as_bytes()));
+        if let Err(e) = appended {
+            eprintln!(
+                "xtask: warning: cannot append the summary to GITHUB_STEP_SUMMARY ({}): {e}",
+                PathBuf::from(&path).display()
+            );
+        }
+    }
     for hint in summary::cache_hints(results, config.compile_cache.canonical_flags) {
         eprintln!("hint: {hint}");
     }

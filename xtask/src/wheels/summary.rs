@@ -2,6 +2,8 @@
 //! wheel, size, tag), a hint where the cache missed, and the same as a JSON report.
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Instant;
 
 use serde::{Serialize, Serializer};
 
@@ -63,6 +65,14 @@ impl Serialize for Outcome {
     }
 }
 
+/// When the run began: the zero of every target's `started`.
+static RUN_START: OnceLock<Instant> = OnceLock::new();
+
+/// Seconds since the run began (the first call begins it).
+pub fn since_start() -> f64 {
+    RUN_START.get_or_init(Instant::now).elapsed().as_secs_f64()
+}
+
 /// The result of one target.
 #[derive(Debug, Clone, Serialize)]
 pub struct TargetResult {
@@ -74,6 +84,8 @@ pub struct TargetResult {
     pub result: Outcome,
     pub error: Option<String>,
     pub seconds: f64,
+    /// When it began, in seconds since the run began.
+    pub started: f64,
     /// (step, seconds) in the order they ran.
     pub steps: Vec<(Step, f64)>,
     pub cache: Stats,
@@ -106,6 +118,7 @@ impl TargetResult {
             result: Outcome::Passed,
             error: None,
             seconds: 0.0,
+            started: since_start(),
             steps: Vec::new(),
             cache: Stats::default(),
             wheel_reads: 0,
@@ -180,6 +193,48 @@ pub fn print(results: &[TargetResult]) {
             eprintln!("  {e}");
         }
     }
+}
+
+/// The summary as GitHub renders it (`$GITHUB_STEP_SUMMARY`): a table of the targets and a
+/// Mermaid gantt chart of their steps over time, one section per target.
+pub fn markdown(results: &[TargetResult]) -> String {
+    let cell = |s: &str| s.replace('|', "\\|").replace(['\n', '\r'], " ");
+    let mut md = String::from("## cargo xtask wheels\n\n| target | result | seconds | cache hits | tag | wheel |\n|---|---|---:|---:|---|---|\n");
+    for r in results {
+        let result = if r.ok() { "ok".to_string() } else { format!("FAILED: {}", r.result.word()) };
+        let cache = match r.cache.hit_rate() {
+            Some(rate) => format!("{}/{} ({rate:.0} %)", r.cache.hits(), r.cache.hits() + r.cache.misses),
+            None => "-".into(),
+        };
+        let mut wheel =
+            r.wheel.as_ref().and_then(|w| w.file_name()).map_or("-".into(), |n| n.to_string_lossy().into_owned());
+        if let Some(by) = &r.built_by {
+            wheel.push_str(&format!(" (built by {by})"));
+        }
+        md.push_str(&format!(
+            "| {} | {} | {:.1} | {} | {} | {} |\n",
+            cell(&r.target),
+            cell(&result),
+            r.seconds,
+            cache,
+            cell(r.tag.as_deref().unwrap_or("-")),
+            cell(&wheel)
+        ));
+    }
+    md.push_str("\n```mermaid\ngantt\n  title Steps over time (seconds since the run began)\n  dateFormat X\n  axisFormat %M:%S\n");
+    for r in results.iter().filter(|r| !r.steps.is_empty()) {
+        // Mermaid's own syntax characters stay out of section and task names.
+        md.push_str(&format!("  section {}\n", r.target.replace([':', '#', ';'], "_")));
+        let mut at = r.started;
+        for (step, secs) in &r.steps {
+            // Whole seconds; a step under one still gets a visible bar.
+            let (from, to) = (at.round() as u64, (at + secs).round().max(at.round() + 1.0) as u64);
+            md.push_str(&format!("  {} :{from}, {to}\n", step.name()));
+            at += secs;
+        }
+    }
+    md.push_str("```\n");
+    md
 }
 
 /// A hint for each target after the first of its group whose build mostly missed the cache,
@@ -286,6 +341,25 @@ mod tests {
         let hints = cache_hints(&results, true);
         assert_eq!(hints.len(), 1);
         assert!(hints[0].contains("Py_GIL_DISABLED") && !hints[0].contains("remove_flags"), "{hints:?}");
+    }
+
+    #[test]
+    fn markdown_table_and_gantt() {
+        let mut a = row("host", "cp311-cp311", "", 0, 13);
+        a.started = 0.2;
+        a.steps = vec![(Step::Prepare, 4.6), (Step::Build, 30.0), (Step::Test, 0.3)];
+        a.tag = Some("manylinux_2_34_x86_64".into());
+        let mut b = row("host", "cp312|x", "", 10, 3);
+        b.started = 35.4;
+        b.result = Outcome::Failed(Step::Build);
+        b.steps = vec![(Step::Prepare, 4.0), (Step::Build, 2.0)];
+        let md = markdown(&[a, b]);
+        assert!(md.contains("| host-cp311-cp311 | ok | 0.0 | 0/13 (0 %) | manylinux_2_34_x86_64 | - |\n"), "{md}");
+        assert!(md.contains("| host-cp312\\|x | FAILED: build |"), "a | in a name is escaped: {md}");
+        assert!(md.contains("```mermaid\ngantt\n") && md.contains("dateFormat X\n"), "{md}");
+        assert!(md.contains("  section host-cp311-cp311\n  prepare :0, 5\n  build :5, 35\n  test :35, 36\n"), "{md}");
+        assert!(md.contains("  section host-cp312|x\n  prepare :35, 39\n  build :39, 41\n"), "{md}");
+        assert!(md.ends_with("```\n"));
     }
 
     #[test]

@@ -359,8 +359,12 @@ fn an_abi3_wheel_is_built_once_and_tested_under_later_interpreters() {
     std::fs::write(&config, text_cfg.replace("build_requires = [\"setuptools\", \"wheel\"]", with_env)).unwrap();
     let out = work.path().join("wheelhouse");
     let json = work.path().join("report.json");
+    // As under GitHub Actions: the summary is appended to the step summary file too.
+    let step_summary = work.path().join("step-summary.md");
+    std::fs::write(&step_summary, "earlier content\n").unwrap();
     let o = Wheels::host(&work.path().join("w"))
         .config(&config)
+        .env("GITHUB_STEP_SUMMARY", &step_summary)
         .args(&["--python", "cp31{0,1,2}", "-o", out.to_str().unwrap(), "--json", json.to_str().unwrap()])
         .output();
     assert!(o.status.success(), "{}", text(&o));
@@ -384,6 +388,11 @@ fn an_abi3_wheel_is_built_once_and_tested_under_later_interpreters() {
         assert!(py.join("site-packages/minilayout/tlcore.abi3.so").exists(), "{}", py.display());
     }
     assert!(text(&o).contains("(built by host-cp310-cp310, tested here)"), "{}", text(&o));
+    let md = std::fs::read_to_string(&step_summary).unwrap();
+    assert!(md.starts_with("earlier content\n## cargo xtask wheels\n"), "appended: {md}");
+    assert!(md.contains(&format!("| host-cp311-cp311 | ok |")) && md.contains("(built by host-cp310-cp310) |"), "{md}");
+    assert!(md.contains("```mermaid\ngantt\n") && md.contains("  section host-cp310-cp310\n  prepare :"), "{md}");
+    assert!(md.contains("  build :") && md.matches("  section ").count() == 3, "{md}");
     let audit = Command::new(crate::support::tools().venv.join("bin/abi3audit")).arg(&landed[0]).output().unwrap();
     assert!(audit.status.success(), "abi3audit: {}", text(&audit));
 }
