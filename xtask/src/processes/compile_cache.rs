@@ -76,6 +76,10 @@ pub struct Stats {
     pub direct_hits: u64,
     pub preprocessed_hits: u64,
     pub misses: u64,
+    /// Of the hits and misses, what the remote storage answered: hits there, and the times it
+    /// could not be reached (errors and timeouts).
+    pub remote_hits: u64,
+    pub remote_errors: u64,
 }
 
 impl Stats {
@@ -95,6 +99,8 @@ impl Stats {
             direct_hits: self.direct_hits.saturating_sub(before.direct_hits),
             preprocessed_hits: self.preprocessed_hits.saturating_sub(before.preprocessed_hits),
             misses: self.misses.saturating_sub(before.misses),
+            remote_hits: self.remote_hits.saturating_sub(before.remote_hits),
+            remote_errors: self.remote_errors.saturating_sub(before.remote_errors),
         }
     }
 }
@@ -162,12 +168,16 @@ impl Cache {
     /// ccache's own settings: the cache folder, paths made relative below `base_dir`, and no
     /// hashing of the working folder (each target compiles in its own).
     pub fn ccache_env(&self, runner: &Runner, config: &CompileCache, base_dir: &Path) -> Vec<(String, String)> {
-        vec![
+        let mut env = vec![
             ("CCACHE_DIR".to_string(), runner.path(&self.root.join("ccache"))),
             ("CCACHE_BASEDIR".to_string(), runner.path(base_dir)),
             ("CCACHE_NOHASHDIR".to_string(), "1".to_string()),
             ("CCACHE_MAXSIZE".to_string(), config.max_size.clone()),
-        ]
+        ];
+        if !config.remote.is_empty() {
+            env.push(("CCACHE_REMOTE_STORAGE".to_string(), config.remote.clone()));
+        }
+        env
     }
 
     /// ccache's counters now (zero when there is no ccache).
@@ -193,6 +203,8 @@ pub fn parse_stats(text: &str) -> Stats {
         direct_hits: get("direct_cache_hit"),
         preprocessed_hits: get("preprocessed_cache_hit"),
         misses: get("cache_miss"),
+        remote_hits: get("remote_storage_hit"),
+        remote_errors: get("remote_storage_error") + get("remote_storage_timeout"),
     }
 }
 
@@ -202,14 +214,16 @@ mod tests {
 
     #[test]
     fn parses_print_stats() {
-        let s =
-            parse_stats("stats_updated_timestamp\t0\ndirect_cache_hit\t12\npreprocessed_cache_hit\t3\ncache_miss\t5\n");
-        assert_eq!(s, Stats { direct_hits: 12, preprocessed_hits: 3, misses: 5 });
+        let s = parse_stats(
+            "stats_updated_timestamp\t0\ndirect_cache_hit\t12\npreprocessed_cache_hit\t3\ncache_miss\t5\n\
+             remote_storage_hit\t7\nremote_storage_error\t1\nremote_storage_timeout\t2\n",
+        );
+        assert_eq!(s, Stats { direct_hits: 12, preprocessed_hits: 3, misses: 5, remote_hits: 7, remote_errors: 3 });
         assert_eq!(s.hits(), 15);
         assert_eq!(s.hit_rate(), Some(75.0));
         assert_eq!(
-            s.since(&Stats { direct_hits: 2, preprocessed_hits: 3, misses: 1 }),
-            Stats { direct_hits: 10, preprocessed_hits: 0, misses: 4 }
+            s.since(&Stats { direct_hits: 2, preprocessed_hits: 3, misses: 1, remote_hits: 7, remote_errors: 0 }),
+            Stats { direct_hits: 10, preprocessed_hits: 0, misses: 4, remote_hits: 0, remote_errors: 3 }
         );
     }
 

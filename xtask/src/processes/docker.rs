@@ -154,7 +154,8 @@ pub struct Container {
 
 impl Container {
     /// Starts a long-lived container of `image` with the repository at /io, the work folder
-    /// at /xtask-work and the ccache binary (when given) at [`CONTAINER_CCACHE`]; commands run
+    /// at /xtask-work and the ccache binary (when given) at [`CONTAINER_CCACHE`], on the config's
+    /// network (`--network`, when one is set); commands run
     /// as the invoking user so that what they write into the mounts is owned by that user,
     /// not root.
     pub fn start(
@@ -163,6 +164,7 @@ impl Container {
         repo: &Path,
         work: &Path,
         ccache: Option<&Path>,
+        network: &str,
         heartbeat: Duration,
     ) -> Result<Container> {
         let name = format!("xtask-{}-{}", std::process::id(), image::slug(image));
@@ -172,12 +174,14 @@ impl Container {
         if let Some(binary) = ccache {
             ccache_mount = vec!["--mount".to_string(), format!("{},readonly", bind_mount(binary, CONTAINER_CCACHE)?)];
         }
+        let network: Vec<String> =
+            if network.is_empty() { Vec::new() } else { vec!["--network".to_string(), network.to_string()] };
         let linux32: &[&str] = if image::is_i686(image) { &["linux32"] } else { &[] };
         let _ = cmd!(sh, "docker rm -f {name}").quiet().ignore_stdout().ignore_stderr().run();
         // The label names the work folder, so leftovers of a run can be found (and tests find
         // their own containers among others).
         let label = format!("{CONTAINER_LABEL}={}", work.display());
-        cmd!(sh, "docker run -d --name {name} --label {label} --mount {repo_mount} --mount {work_mount} {ccache_mount...} {image} {linux32...} sleep infinity")
+        cmd!(sh, "docker run -d --name {name} --label {label} {network...} --mount {repo_mount} --mount {work_mount} {ccache_mount...} {image} {linux32...} sleep infinity")
             .quiet()
             .ignore_stdout()
             .run()

@@ -184,8 +184,15 @@ fn run_image(run: &Run, image: &str, results: &mut Vec<TargetResult>) -> Result<
         eprintln!("xtask: {image} is a {machine} image: its commands run under emulation ({handler}), slowly");
     }
     let ccache = ccache_binary(run, &machine);
-    let mut container =
-        docker::Container::start(run.sh, image, &repo_root(), &run.root, ccache.as_deref(), run.heartbeat)?;
+    let mut container = docker::Container::start(
+        run.sh,
+        image,
+        &repo_root(),
+        &run.root,
+        ccache.as_deref(),
+        &run.config.docker.network,
+        run.heartbeat,
+    )?;
     let mut log = Log::create(&run.root.join("logs").join(format!("{slug}-setup.log")), &slug)?;
     container.install_packages(run.sh, &run.config.docker.packages, &mut log)?;
     let before = results.len();

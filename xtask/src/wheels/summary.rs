@@ -186,6 +186,19 @@ pub fn print(results: &[TargetResult]) {
         let steps: Vec<String> = r.steps.iter().map(|(s, t)| format!("{} {t:.1}", s.name())).collect();
         eprintln!("  {:<34} {}", r.target, steps.join(", "));
     }
+    let unreachable: Vec<&str> =
+        results.iter().filter(|r| r.cache.remote_errors > 0).map(|r| r.target.as_str()).collect();
+    if !unreachable.is_empty() {
+        eprintln!(
+            "\nthe remote compile cache (compile_cache.remote) was unreachable during the builds of {}: ccache \
+             fell back to the local cache",
+            unreachable.join(", ")
+        );
+    }
+    let remote: u64 = results.iter().map(|r| r.cache.remote_hits).sum();
+    if remote > 0 {
+        eprintln!("\n{remote} compiles came from the remote compile cache");
+    }
     for r in results.iter().filter(|r| !r.ok()) {
         let log = if r.log.as_os_str().is_empty() { String::new() } else { format!(": log {}", r.log.display()) };
         eprintln!("\n{} failed at {}{log}", r.target, r.result.word());
@@ -309,7 +322,7 @@ mod tests {
 
     fn row(group: &str, tag: &str, cflags: &str, hits: u64, misses: u64) -> TargetResult {
         let mut r = TargetResult::new(&format!("{group}-{tag}"), group, tag, cflags, PathBuf::new());
-        r.cache = Stats { direct_hits: hits, preprocessed_hits: 0, misses };
+        r.cache = Stats { direct_hits: hits, misses, ..Stats::default() };
         r
     }
 

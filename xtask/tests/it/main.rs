@@ -19,6 +19,7 @@ mod klayout_wheels;
 mod layers;
 mod miniature;
 mod policy_files;
+mod remote_cache;
 mod standin;
 mod trust;
 mod wheels_docker;
