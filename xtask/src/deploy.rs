@@ -1,5 +1,6 @@
 //! `cargo xtask deploy`: the wheels that passed go to `deploy/dist-pymod/<version>/` (the 2018
-//! layout) with a SHA256SUMS file, and with `--upload` to a package index through twine.
+//! layout) with a SHA256SUMS file, and with `--upload` to a package index through twine: only
+//! the wheels the index does not have yet (asked through its simple API, compared by sha256).
 //!
 //! Every wheel is checked again first; every name taken from it is validated before it becomes
 //! a path (the distribution by PEP 508, the version by PEP 440, both matching the file name);
@@ -22,10 +23,13 @@ use crate::flags;
 use crate::library::analysis::Analysis;
 use crate::library::config::{target_dir, Config};
 use crate::library::metadata;
+use crate::library::names;
 use crate::library::report;
+use crate::library::simple_index::{self, Decision};
 use crate::library::text;
+use crate::library::wheel::name::WheelName;
 use crate::library::wheel::write;
-use crate::processes::tools;
+use crate::processes::{index, tools};
 
 /// The 2018 deploy layout under the deploy folder.
 pub const DIST_DIR: &str = "dist-pymod";
@@ -44,7 +48,7 @@ const FAULT_VAR: &str = "XTASK_FAULT";
 
 /// Deploys: every wheel checked, one version, the folder swapped in, then the upload.
 pub fn run(sh: &Shell, config: &Config, opts: &flags::Deploy) -> Result<ExitCode> {
-    if let Some(url) = &opts.repository_url {
+    for url in opts.repository_url.iter().chain(&opts.check_url) {
         check_url(url)?;
     }
     if opts.upload && !opts.dry_run {
@@ -82,7 +86,12 @@ pub fn run(sh: &Shell, config: &Config, opts: &flags::Deploy) -> Result<ExitCode
         }
         println!("write {}", text::path(&dest.join(SUMS_FILE)));
         if opts.upload {
-            println!("upload {} wheel(s) to {} with twine upload --skip-existing", wheels.len(), repository_name(opts));
+            println!(
+                "upload {} wheel(s) to {} with twine upload, skipping those {} lists with the same sha256",
+                wheels.len(),
+                repository_name(opts),
+                check_url_of(opts)
+            );
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -278,19 +287,74 @@ fn repository_name(opts: &flags::Deploy) -> String {
     opts.repository_url.clone().unwrap_or_else(|| "PyPI".to_string())
 }
 
-/// `twine upload --skip-existing` of the deployed wheels. twine reads the credentials from the
-/// environment; its output is captured and the password masked before it is shown.
+/// The simple index asked what the index has: `--check-url`, else PyPI's for PyPI (and
+/// TestPyPI's for TestPyPI), else the repository URL + `simple/` (pypiserver, devpi, ...).
+fn check_url_of(opts: &flags::Deploy) -> String {
+    if let Some(u) = &opts.check_url {
+        return u.clone();
+    }
+    match opts.repository_url.as_deref().map(|u| u.trim_end_matches('/')) {
+        None | Some("https://upload.pypi.org/legacy") => "https://pypi.org/simple/".to_string(),
+        Some("https://test.pypi.org/legacy") => "https://test.pypi.org/simple/".to_string(),
+        Some(u) => format!("{u}/simple/"),
+    }
+}
+
+/// The deployed wheels the index does not have yet: one it has with the same sha256 is
+/// skipped, one it has with other bytes is an error naming both hashes (as `uv publish
+/// --check-url` does), so a re-run of a release never depends on what the uploader does with
+/// existing files.
+fn to_upload(sh: &Shell, opts: &flags::Deploy, python: &Path, dest: &Path, wheels: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let simple = check_url_of(opts);
+    // The index's own credentials, for indexes that want them for reading too; never PyPI's.
+    let (user, password) = (std::env::var("TWINE_USERNAME").unwrap_or_default(), credentials()?);
+    let public = simple.starts_with("https://pypi.org/") || simple.starts_with("https://test.pypi.org/");
+    let creds = (!public).then_some((user.as_str(), password.as_str()));
+    let mut pages: BTreeMap<String, Vec<simple_index::Listed>> = BTreeMap::new();
+    let mut out = Vec::new();
+    for w in wheels {
+        let Some(file) = w.file_name().and_then(|n| n.to_str()) else { continue };
+        let project = names::normalize(&WheelName::parse(file)?.dist);
+        if !pages.contains_key(&project) {
+            let listed = match index::project_page(sh, python, &simple, &project, creds)? {
+                Some((ctype, body)) => simple_index::parse(&ctype, &body)?,
+                None => Vec::new(),
+            };
+            pages.insert(project.clone(), listed);
+        }
+        let path = dest.join(file);
+        let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let sha: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        match simple_index::decide(&pages[&project], file, &sha)? {
+            Decision::Skip => eprintln!("deploy: skipping {file}: {simple} has it with the same sha256"),
+            Decision::Upload => out.push(path),
+        }
+    }
+    Ok(out)
+}
+
+/// `twine upload` of the deployed wheels the index does not have yet. twine reads the
+/// credentials from the environment; its output is captured and the password masked before it
+/// is shown.
 fn upload(sh: &Shell, opts: &flags::Deploy, dest: &Path, wheels: &[PathBuf]) -> Result<()> {
     let password = credentials()?;
     let tools = tools::ensure(sh, &target_dir())?;
     let twine = tools.venv.join("bin/twine");
-    let files: Vec<PathBuf> = wheels.iter().filter_map(|w| w.file_name()).map(|n| dest.join(n)).collect();
+    let files = to_upload(sh, opts, &tools.python, dest, wheels)?;
+    if files.is_empty() {
+        eprintln!(
+            "deploy: nothing to upload: {} has all {} wheel(s) with the same sha256",
+            check_url_of(opts),
+            wheels.len()
+        );
+        return Ok(());
+    }
     let repo: Vec<String> = match &opts.repository_url {
         Some(url) => vec!["--repository-url".into(), url.clone()],
         None => vec![],
     };
     eprintln!("deploy: uploading {} wheel(s) to {}", files.len(), repository_name(opts));
-    let out = cmd!(sh, "{twine} upload --non-interactive --skip-existing --disable-progress-bar {repo...} {files...}")
+    let out = cmd!(sh, "{twine} upload --non-interactive --disable-progress-bar {repo...} {files...}")
         .quiet()
         .ignore_status()
         .output()

@@ -151,12 +151,17 @@ pub struct Deploy {
     /// The deploy folder.
     #[arg(long, value_name = "DIR", default_value = "deploy")]
     pub to: PathBuf,
-    /// Also upload the wheels with twine (skipping files the index has already).
+    /// Also upload the wheels with twine (skipping files the index has with the same sha256).
     #[arg(long)]
     pub upload: bool,
     /// The index to upload to (default: PyPI).
     #[arg(long, value_name = "URL", requires = "upload")]
     pub repository_url: Option<String>,
+    /// The simple index (PEP 503/691) asked what the index already has before uploading: a
+    /// file there with the same sha256 is skipped, one with other bytes is an error naming both
+    /// hashes (default: https://pypi.org/simple/ for PyPI, else the repository URL + simple/).
+    #[arg(long, value_name = "URL", requires = "upload")]
+    pub check_url: Option<String>,
     /// Print what would be copied and uploaded; touch nothing.
     #[arg(long)]
     pub dry_run: bool,

@@ -31,5 +31,6 @@ pub mod plan;
 pub mod policy;
 pub mod pypi;
 pub mod report;
+pub mod simple_index;
 pub mod text;
 pub mod wheel;

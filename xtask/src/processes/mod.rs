@@ -14,6 +14,7 @@
 
 pub mod compile_cache;
 pub mod docker;
+pub mod index;
 pub mod interpreters;
 pub mod interrupt;
 pub mod log;

