@@ -23,6 +23,7 @@ pub struct Config {
     pub interpreters: Interpreters,
     pub compile_cache: CompileCache,
     pub docker: Docker,
+    pub ci: Ci,
     pub fix_wheel: FixWheel,
     /// Folders of plugins that a library loads from its own folder at run time, which no ELF
     /// tag records; check-wheel verifies them and fix-wheel moves them with their library.
@@ -238,6 +239,25 @@ impl Default for Docker {
     }
 }
 
+/// What `cargo xtask ci github` writes beyond the matrix.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Ci {
+    /// Interpreters per fan-out job after an image's seed job (1: one job each; more: fewer,
+    /// longer jobs that pay a checkout and a cache restore once for several interpreters).
+    pub interpreters_per_job: usize,
+    /// The runner of x86_64 (and i686) images.
+    pub runner: String,
+    /// The runner of aarch64 images: GitHub's native arm machines, no emulation.
+    pub arm_runner: String,
+}
+
+impl Default for Ci {
+    fn default() -> Self {
+        Ci { interpreters_per_job: 1, runner: "ubuntu-24.04".into(), arm_runner: "ubuntu-24.04-arm".into() }
+    }
+}
+
 /// The 2018 repair's rules.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -261,6 +281,7 @@ impl Default for Config {
             interpreters: Interpreters::default(),
             compile_cache: CompileCache::default(),
             docker: Docker::default(),
+            ci: Ci::default(),
             fix_wheel: FixWheel::default(),
             runtime_folders: vec![RuntimeFolder { folder: "db_plugins".into(), beside: "lib_db".into() }],
         }

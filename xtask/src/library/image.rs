@@ -33,6 +33,15 @@ pub fn is_i686(image: &str) -> bool {
     slug(image).contains("i686")
 }
 
+/// The machine a pypa image's name says it is for (`..._aarch64` -> `aarch64`), when it says.
+pub fn arch(image: &str) -> Option<String> {
+    let slug = slug(image);
+    ["x86_64", "aarch64", "i686", "ppc64le", "s390x", "armv7l", "riscv64", "loongarch64"]
+        .into_iter()
+        .find(|a| slug.ends_with(&format!("_{a}")))
+        .map(String::from)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,5 +63,7 @@ mod tests {
         assert_eq!(slug("quay.io/pypa/manylinux1_i686@sha256:abc"), "manylinux1_i686");
         assert!(is_i686("quay.io/pypa/manylinux1_i686"));
         assert!(!is_i686("quay.io/pypa/manylinux1_x86_64"));
+        assert_eq!(arch("quay.io/pypa/musllinux_1_2_aarch64").as_deref(), Some("aarch64"));
+        assert_eq!(arch("xtask-standin:abc"), None);
     }
 }

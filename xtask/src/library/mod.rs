@@ -34,3 +34,4 @@ pub mod report;
 pub mod simple_index;
 pub mod text;
 pub mod wheel;
+pub mod workflows;

