@@ -216,3 +216,40 @@ fn no_job_names_an_interpreter_its_image_lacks() {
     assert!(travis_jobs.iter().any(|(i, p)| i.ends_with("aarch64") && p == "cp314-cp314t"), "{travis_jobs:?}");
     assert!(!travis_jobs.iter().any(|(_, p)| p.starts_with("cp38") || p.starts_with("cp39")), "{travis_jobs:?}");
 }
+
+/// The workflow's cache semantics, played on this machine: the seed job and a fan-out job are
+/// two clones of the repository at different paths; the seed builds cp311 and its cache folder
+/// travels to the fan-out's clone as the workflow carries it (the same relative path); the
+/// fan-out builds cp312 and hits every translation unit without Python.h.
+#[test]
+fn a_fan_out_job_in_another_clone_hits_the_seeds_cache() {
+    let dir = crate::support::TempDir::new("two-clones");
+    let sh = xshell::Shell::new().unwrap();
+    let clone = |name: &str| {
+        let to = dir.path().join(name);
+        let from = repo_root();
+        xshell::cmd!(sh, "git clone --quiet --no-hardlinks {from} {to}").run().unwrap();
+        to
+    };
+    let (seed, fan) = (clone("seed job"), clone("fan-out"));
+    let run = |checkout: &Path, python: &str| {
+        let json = checkout.join("report.json");
+        let o = crate::support::Wheels::host(&checkout.join("target/xtask-wheels"))
+            .args(&["--project", checkout.join("testdata/minilayout").to_str().unwrap()])
+            .args(&["--python", python, "-o", checkout.join("wheelhouse").to_str().unwrap()])
+            .args(&["--json", json.to_str().unwrap()])
+            .output();
+        assert!(o.status.success(), "{}", text(&o));
+        crate::support::target(&crate::support::report(&json), python)["cache"].clone()
+    };
+    let cold = run(&seed, "cp311-cp311");
+    assert_eq!(cold["direct_hits"].as_u64().unwrap() + cold["preprocessed_hits"].as_u64().unwrap(), 0, "{cold}");
+    // actions/cache (or the release run's artifact) restores the folder at the same relative path.
+    crate::support::copy_dir(
+        &seed.join(xtask::library::workflows::CACHE_DIR),
+        &fan.join(xtask::library::workflows::CACHE_DIR),
+    );
+    let warm = run(&fan, "cp312-cp312");
+    let hits = warm["direct_hits"].as_u64().unwrap() + warm["preprocessed_hits"].as_u64().unwrap();
+    assert!(hits >= 10, "the fan-out hits the 10 Python-free units of the seed's cache: {warm}");
+}
