@@ -151,9 +151,21 @@ impl Default for CompileCache {
             enabled: true,
             canonical_flags: true,
             // CPython <= 3.11 injects -fwrapv, 3.12+ -fno-strict-overflow (which implies
-            // -fwrapv since GCC 8); 3.8-3.10 add -Wno-unused-result. None changes the ABI.
-            remove_flags: vec!["-fwrapv".into(), "-fno-strict-overflow".into(), "-Wno-unused-result".into()],
-            add_flags: vec!["-fno-strict-overflow".into()],
+            // -fwrapv since GCC 8); 3.8-3.10 add -Wno-unused-result; 3.15 adds frame pointers;
+            // a free-threaded build may say -DNDEBUG twice. None changes the ABI.
+            remove_flags: [
+                "-fwrapv",
+                "-fno-strict-overflow",
+                "-Wno-unused-result",
+                "-fno-omit-frame-pointer",
+                "-mno-omit-leaf-frame-pointer",
+                "-DNDEBUG",
+            ]
+            .map(String::from)
+            .to_vec(),
+            add_flags: ["-fno-strict-overflow", "-fno-omit-frame-pointer", "-mno-omit-leaf-frame-pointer", "-DNDEBUG"]
+                .map(String::from)
+                .to_vec(),
             max_size: "5G".into(),
             remote: String::new(),
         }
