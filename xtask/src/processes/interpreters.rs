@@ -102,9 +102,11 @@ pub fn discover(sh: &Shell, runner: &Runner) -> Result<Vec<Interpreter>> {
     Ok(found)
 }
 
-/// Interpreters in version order, a GIL build before its free-threaded twin.
-fn order(i: &Interpreter) -> (Vec<u32>, bool) {
-    (version_key(&i.version), i.free_threaded())
+/// Interpreters in version order, a GIL build before its free-threaded twin (whatever their
+/// patch releases: a distribution may ship 3.14.8 beside a free-threaded 3.14.7).
+fn order(i: &Interpreter) -> (Vec<u32>, bool, Vec<u32>) {
+    let v = version_key(&i.version);
+    (v.iter().take(2).copied().collect(), i.free_threaded(), v)
 }
 
 fn version_key(v: &str) -> Vec<u32> {
@@ -285,7 +287,7 @@ mod tests {
             interp("cp310-cp310", "3.10.13"),
             interp("cp311-cp311", "3.11.7"),
             interp("cp312-cp312", "3.12.1"),
-            interp("cp314-cp314t", "3.14.8"),
+            interp("cp314-cp314t", "3.14.7"),
             interp("cp314-cp314", "3.14.8"),
         ]
     }
