@@ -22,6 +22,7 @@ mod miniature;
 mod policy_files;
 mod remote_cache;
 mod standin;
+mod todays_images;
 mod trust;
 mod wheels_docker;
 mod wheels_host;

@@ -34,8 +34,16 @@ const PREFIX: &str = "/opt/_internal/cpython-3.14.7-nogil";
 
 /// What configure needs to build the standard library's extension modules (ssl, ctypes,
 /// sqlite3, lzma, bz2, readline, curses, uuid; zlib and bz2 headers are common packages).
-pub(super) const BUILD_PACKAGES: &[&str] =
-    &["pkgconf", "libssl-dev", "libffi-dev", "liblzma-dev", "libsqlite3-dev", "libreadline-dev", "libncurses-dev", "uuid-dev"];
+pub(super) const BUILD_PACKAGES: &[&str] = &[
+    "pkgconf",
+    "libssl-dev",
+    "libffi-dev",
+    "liblzma-dev",
+    "libsqlite3-dev",
+    "libreadline-dev",
+    "libncurses-dev",
+    "uuid-dev",
+];
 
 /// configure's options besides `OPT`.
 const CONFIGURE: &str = "--disable-gil --with-ensurepip=install --without-static-libpython";
@@ -56,7 +64,7 @@ pub(super) fn install(sh: &Shell, rootfs: &Path, root: &Path, platform: &str) ->
     .quiet()
     .read()
     .context("cannot ask Debian's python3.14 for its OPT flags")?;
-    let opt = opt.trim().to_string();
+    let opt = configure_opt(&opt);
     let key: String = Sha256::digest(format!("{}{platform}\nOPT {opt}\n", inputs()).as_bytes())
         .iter()
         .take(6)
@@ -75,7 +83,9 @@ pub(super) fn install(sh: &Shell, rootfs: &Path, root: &Path, platform: &str) ->
         // Kept under a temporary name first, so an interrupted pack never passes for a build.
         let partial = builds.join(format!(".cpython-{VERSION}-nogil-{key}.tar.partial"));
         let prefix_rel = PREFIX.trim_start_matches('/');
-        cmd!(sh, "tar --numeric-owner -C {rootfs} -cf {partial} {prefix_rel}").run().context("cannot keep the build")?;
+        cmd!(sh, "tar --numeric-owner -C {rootfs} -cf {partial} {prefix_rel}")
+            .run()
+            .context("cannot keep the build")?;
         std::fs::rename(&partial, &kept).with_context(|| format!("cannot rename {}", partial.display()))?;
     }
     if !inside.join("bin/python3.14t").exists() {
@@ -93,6 +103,13 @@ pub(super) fn install(sh: &Shell, rootfs: &Path, root: &Path, platform: &str) ->
     Ok(())
 }
 
+/// The `OPT` to give configure for the flags Debian's build reports: configure puts
+/// `-DNDEBUG` in front of a given `OPT` itself (a release build), so it is taken out here, or
+/// the free-threaded build's CFLAGS would carry it twice where Debian's carry it once.
+fn configure_opt(debian_opt: &str) -> String {
+    debian_opt.split_whitespace().filter(|w| *w != "-DNDEBUG").collect::<Vec<_>>().join(" ")
+}
+
 /// Debian's tarball, downloaded once into `target/xtask-standin/sources/` and checked against
 /// its pinned sha256 every time it is used.
 fn fetch_source(sh: &Shell, root: &Path) -> Result<PathBuf> {
@@ -102,7 +119,9 @@ fn fetch_source(sh: &Shell, root: &Path) -> Result<PathBuf> {
     if !file.is_file() {
         eprintln!("stand-in: downloading {SOURCE_URL}");
         let partial = dir.join(".download.partial");
-        cmd!(sh, "curl -fsSL --retry 3 -o {partial} {SOURCE_URL}").run().context("cannot download Debian's python3.14 source")?;
+        cmd!(sh, "curl -fsSL --retry 3 -o {partial} {SOURCE_URL}")
+            .run()
+            .context("cannot download Debian's python3.14 source")?;
         std::fs::rename(&partial, &file)?;
     }
     let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
@@ -147,4 +166,15 @@ fn build(sh: &Shell, rootfs: &Path, source: &Path, opt: &str) -> Result<()> {
     }
     eprintln!("stand-in: free-threaded CPython {VERSION} built in {:.0?}", started.elapsed());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configure_gets_debians_opt_without_the_ndebug_it_adds_itself() {
+        assert_eq!(configure_opt("-DNDEBUG -g -O2 -Wall\n"), "-g -O2 -Wall");
+        assert_eq!(configure_opt("-g -O2"), "-g -O2");
+    }
 }

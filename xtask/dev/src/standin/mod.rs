@@ -37,7 +37,7 @@ pub const IMAGE_REPO: &str = "xtask-standin";
 
 /// Bumped whenever a recipe changes in a way the other inputs do not show, so the next run
 /// builds a fresh image instead of reusing one made by the old recipe.
-const RECIPE_VERSION: u32 = 2;
+const RECIPE_VERSION: u32 = 3;
 
 /// The folder (under `target/xtask-standin/`) where debootstrap keeps the packages it
 /// downloaded, so a rebuild fetches only the package lists again.
@@ -180,7 +180,11 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Options {
-        Options { kind: Kind::Pyenv, pythons: pyenv::DEFAULT_PYTHONS.iter().map(|s| s.to_string()).collect(), force: false }
+        Options {
+            kind: Kind::Pyenv,
+            pythons: pyenv::DEFAULT_PYTHONS.iter().map(|s| s.to_string()).collect(),
+            force: false,
+        }
     }
 }
 
@@ -250,10 +254,19 @@ pub fn ensure_image(sh: &Shell, target_dir: &Path, opts: &Options) -> Result<Str
         return Ok(reference);
     }
     check_build_prerequisites(sh, kind)?;
+    remove_leftovers(sh, &root)?;
     let started = Instant::now();
     let work = WorkDir::new(sh, root.join(image_tag(&hash)))?;
     let rootfs = work.path().join("rootfs");
-    rootfs::build(sh, &rootfs, work.path(), &root.join(DEB_CACHE), kind.suite(), kind.debian_arch()?, &kind.packages())?;
+    rootfs::build(
+        sh,
+        &rootfs,
+        work.path(),
+        &root.join(DEB_CACHE),
+        kind.suite(),
+        kind.debian_arch()?,
+        &kind.packages(),
+    )?;
     let step = Instant::now();
     match kind {
         Kind::Pyenv => pyenv::copy_interpreters(sh, &rootfs, &pythons)?,
@@ -309,6 +322,19 @@ fn check_build_prerequisites(sh: &Shell, kind: Kind) -> Result<()> {
     Ok(())
 }
 
+/// Removes the work folders of builds that were killed (their names are image tags; the
+/// caller holds the lock, so no build is using one), unmounting what they left mounted.
+fn remove_leftovers(sh: &Shell, root: &Path) -> Result<()> {
+    for dir in sh.read_dir(root)? {
+        let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if name.len() == TAG_LEN && name.bytes().all(|b| b.is_ascii_hexdigit()) && dir.is_dir() {
+            eprintln!("stand-in: removing the leftover work folder {}", dir.display());
+            drop(WorkDir::new(sh, dir)?);
+        }
+    }
+    Ok(())
+}
+
 /// The ID of the image `reference`, or None when there is no such image.
 fn image_id(sh: &Shell, reference: &str) -> Option<String> {
     let fmt = "{{.Id}}";
@@ -340,7 +366,8 @@ fn stale_images(list: &str, kind: Kind, keep: &str) -> Vec<String> {
             let mut parts = l.split_whitespace();
             let reference = parts.next()?;
             let label = parts.next().filter(|k| *k != "<no").unwrap_or("pyenv");
-            (label == kind.name() && reference != keep && !reference.ends_with(":<none>")).then(|| reference.to_string())
+            (label == kind.name() && reference != keep && !reference.ends_with(":<none>"))
+                .then(|| reference.to_string())
         })
         .collect()
 }

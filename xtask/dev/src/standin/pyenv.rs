@@ -221,7 +221,6 @@ fn stdlib_dir_name(version: &str) -> Result<String> {
     }
 }
 
-
 /// The lines the interpreters add to the image's inputs hash.
 pub(super) fn inputs(pythons: &[Python]) -> String {
     pythons

@@ -12,6 +12,13 @@ use xshell::{cmd, Shell};
 /// release alike).
 const MIRROR: &str = "http://deb.debian.org/debian";
 
+/// apt's settings inside a stand-in: the mirror reachable here serves the testing release's
+/// Release file past its Valid-Until date (a frozen copy), which apt refuses by default, so a
+/// project's `[docker.packages]` could not install anything. The pypa images read live
+/// mirrors and need no such line; this is the stand-in's alone.
+const APT_CONF: &str = "// xtask stand-in: the reachable mirror is a frozen copy (see xtask/dev/src/standin/rootfs.rs)\n\
+                        Acquire::Check-Valid-Until \"false\";\n";
+
 /// debootstrap's script for every Debian suite since buster; named explicitly because an
 /// older debootstrap on the host may not know the testing release's codename yet.
 const SUITE_SCRIPT: &str = "/usr/share/debootstrap/scripts/sid";
@@ -80,6 +87,8 @@ pub(super) fn build(
     }
     // debootstrap may leave its proc and sys mounts behind when a package script fails late.
     unmount_below(sh, work)?;
+    let apt_conf = rootfs.join("etc/apt/apt.conf.d/99xtask-standin");
+    sh.write_file(&apt_conf, APT_CONF).with_context(|| format!("cannot write {}", apt_conf.display()))?;
     eprintln!("stand-in: debootstrap took {:.0?}", started.elapsed());
     Ok(())
 }
@@ -331,7 +340,6 @@ pub(super) fn last_lines(log: &str, n: usize) -> String {
     let lines: Vec<&str> = log.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
-
 
 #[cfg(test)]
 mod tests {
