@@ -7,6 +7,7 @@ its own file, so this fails when that folder is misplaced. Exits non-zero on fai
 
 import os
 import sys
+import sysconfig
 import tempfile
 import unittest
 
@@ -41,6 +42,14 @@ class KLayoutSmoke(unittest.TestCase):
             shapes = list(back.top_cell().shapes(back.layer(1, 0)).each())
             self.assertEqual(len(shapes), 1)
             self.assertEqual(shapes[0].box, db.Box(0, 0, 100, 200))
+
+    def test_gil_state(self):
+        # Records what importing KLayout does to a free-threaded interpreter: a module that
+        # does not declare Py_mod_gil makes CPython turn the GIL back on (with a warning).
+        import klayout.db  # noqa: F401
+        free_threaded = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+        enabled = sys._is_gil_enabled() if hasattr(sys, "_is_gil_enabled") else True
+        print("KLAYOUT-GIL free-threaded=%s gil-enabled-after-import=%s" % (free_threaded, enabled), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,12 @@
 //! The same in the stand-in container, for one interpreter (as long again, cold):
 //!
 //!     cargo test -p xtask --release --bench klayout -- --nocapture in_the_container
+//!
+//! Today's interpreters in the current stand-in (Debian's CPython 3.13-3.15 and a
+//! free-threaded 3.14), one cold cache, each target's build time, cache hits and what the
+//! free-threaded interpreter does with KLayout's modules (about 45 minutes):
+//!
+//!     cargo test -p xtask --release --bench klayout -- --nocapture in_the_current_standin
 
 #[path = "../tests/it/support.rs"]
 #[allow(dead_code)]
@@ -130,4 +136,58 @@ fn in_the_container() {
         t["seconds"].as_f64().unwrap_or_default(),
         t["tag"].as_str().unwrap_or_default()
     );
+}
+
+/// KLayout for cp313, cp314, cp314t and cp315 in the current stand-in from one cold cache.
+/// A target may fail (the free-threaded one is the first KLayout has met): the others still
+/// report, and the failure is printed with its step.
+#[test]
+fn in_the_current_standin() {
+    use xtask_dev::standin::{Kind, Options};
+    let work = target_dir().join("bench-klayout");
+    let project = sdist(&work);
+    let sh = xshell::Shell::new().unwrap();
+    let image = xtask_dev::standin::ensure_image(&sh, &target_dir(), &Options::of(Kind::Current)).unwrap();
+    let dir = work.join("current");
+    let _ = std::fs::remove_dir_all(dir.join("xtask"));
+    let json = dir.join("report.json");
+    let out = dir.join("wheelhouse");
+    let _ = std::fs::remove_dir_all(&out);
+    let mut args = vec!["--image", image.as_str(), "--pull", "never", "--project", project.to_str().unwrap()];
+    for p in ["cp313", "cp314", "cp314t", "cp315"] {
+        args.extend(["--python", p]);
+    }
+    args.extend(["-o", out.to_str().unwrap(), "--json", json.to_str().unwrap()]);
+    let status = Wheels::docker(&dir.join("xtask")).config(Path::new("xtask/klayout.toml")).args(&args).status();
+    let targets = support::report(&json);
+    println!(
+        "\nKLayout {VERSION} in {image} (current stand-in), exit {status}, {}",
+        std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
+    );
+    let first = targets.first().map(build).unwrap_or(1.0);
+    for t in &targets {
+        let log = std::fs::read_to_string(t["log"].as_str().unwrap_or_default()).unwrap_or_default();
+        let gil = log.lines().find(|l| l.contains("KLAYOUT-GIL")).unwrap_or("").trim().to_string();
+        let warning =
+            log.lines().find(|l| l.contains("has been enabled to load module")).unwrap_or("").trim().to_string();
+        let b = t["steps"].as_array().unwrap().iter().find(|s| s[0] == "build").map(|s| s[1].as_f64().unwrap());
+        println!(
+            "{:14} {:6} build {:8.1} s ({:.3}x)  cache {:9}  total {:7.1} s  {}  {}",
+            t["interpreter"].as_str().unwrap_or_default(),
+            t["result"].as_str().unwrap_or_default(),
+            b.unwrap_or(0.0),
+            b.unwrap_or(0.0) / first,
+            cache(t),
+            t["seconds"].as_f64().unwrap_or_default(),
+            gil,
+            warning
+        );
+        if t["result"] != "ok" {
+            println!("  failed: {}", t["error"].as_str().unwrap_or("see the log"));
+        }
+    }
+    for whl in support::list_wheels(&out) {
+        let c = support::xtask(&["--config", "xtask/klayout.toml", "check-wheel", whl.to_str().unwrap()]);
+        println!("check-wheel {}: exit {:?}", whl.file_name().unwrap().to_string_lossy(), c.status.code());
+    }
 }

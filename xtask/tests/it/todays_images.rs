@@ -93,7 +93,7 @@ fn current_standin_builds_cp313_to_cp315_and_cp314t_from_one_cold_cache() {
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     let targets = report(&json);
-    let order: Vec<&str> = targets.iter().map(|t| t["tag"].as_str().unwrap()).collect();
+    let order: Vec<&str> = targets.iter().map(|t| t["interpreter"].as_str().unwrap()).collect();
     assert_eq!(
         order,
         ["cp313-cp313", "cp314-cp314", "cp314-cp314t", "cp315-cp315"],

@@ -16,7 +16,8 @@ const MIRROR: &str = "http://deb.debian.org/debian";
 /// Release file past its Valid-Until date (a frozen copy), which apt refuses by default, so a
 /// project's `[docker.packages]` could not install anything. The pypa images read live
 /// mirrors and need no such line; this is the stand-in's alone.
-const APT_CONF: &str = "// xtask stand-in: the reachable mirror is a frozen copy (see xtask/dev/src/standin/rootfs.rs)\n\
+const APT_CONF: &str =
+    "// xtask stand-in: the reachable mirror is a frozen copy (see xtask/dev/src/standin/rootfs.rs)\n\
                         Acquire::Check-Valid-Until \"false\";\n";
 
 /// debootstrap's script for every Debian suite since buster; named explicitly because an
