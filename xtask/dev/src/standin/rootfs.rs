@@ -175,14 +175,21 @@ pub(super) fn chroot_env<'a>(sh: &Shell, c: xshell::Cmd<'a>) -> xshell::Cmd<'a> 
     c
 }
 
-/// `AUDITWHEEL_PLAT` from the root filesystem's own glibc.
+/// `AUDITWHEEL_PLAT` from the root filesystem's own glibc, capped at the newest manylinux
+/// policy the pinned auditwheel knows (its `--plat` refuses anything newer: Debian's testing
+/// release has glibc 2.43, auditwheel 6.8.2 knows up to 2.41). The product embeds the same
+/// auditwheel's policy file.
 pub(super) fn auditwheel_plat(sh: &Shell, rootfs: &Path, machine: &str) -> Result<String> {
     let glibc = chroot_env(sh, cmd!(sh, "chroot {rootfs} getconf GNU_LIBC_VERSION"))
         .quiet()
         .read()
         .context("cannot ask the root filesystem for its glibc version")?;
-    manylinux_plat(&glibc, machine)
-        .with_context(|| format!("unexpected glibc version {glibc:?} in the root filesystem"))
+    let known: Vec<String> =
+        xtask::library::policy::glibc_policies_for_arch(machine).iter().map(|p| p.name.clone()).collect();
+    let plat = manylinux_plat(&glibc, machine, &known)
+        .with_context(|| format!("unexpected glibc version {glibc:?} in the root filesystem"))?;
+    eprintln!("stand-in: glibc {} -> AUDITWHEEL_PLAT={plat}", glibc.trim().trim_start_matches("glibc "));
+    Ok(plat)
 }
 
 /// Drops what no build reads, and the device nodes debootstrap made (the engine mounts its
@@ -330,10 +337,18 @@ pub(super) fn open_ancestors(rootfs: &Path, prefix: &Path) -> Result<()> {
 }
 
 /// "glibc 2.36" and "x86_64" as "manylinux_2_36_x86_64".
-fn manylinux_plat(getconf: &str, arch: &str) -> Option<String> {
+fn manylinux_plat(getconf: &str, arch: &str, known: &[String]) -> Option<String> {
     let version = getconf.trim().strip_prefix("glibc ")?;
-    let (major, minor) = super::pyenv::parse_minor(version)?;
-    Some(format!("manylinux_{major}_{minor}_{arch}"))
+    let glibc = super::pyenv::parse_minor(version)?;
+    let newest = known
+        .iter()
+        .filter_map(|n| {
+            let (major, minor) = n.strip_prefix("manylinux_")?.split_once('_')?;
+            Some((major.parse::<u32>().ok()?, minor.parse::<u32>().ok()?))
+        })
+        .filter(|v| *v <= glibc)
+        .max()?;
+    Some(format!("manylinux_{}_{}_{arch}", newest.0, newest.1))
 }
 
 /// The last `n` lines of a log.
@@ -348,9 +363,19 @@ mod tests {
 
     #[test]
     fn the_platform_comes_from_glibc_and_the_machine() {
-        assert_eq!(manylinux_plat("glibc 2.36\n", "x86_64").as_deref(), Some("manylinux_2_36_x86_64"));
-        assert_eq!(manylinux_plat("glibc 2.36", "aarch64").as_deref(), Some("manylinux_2_36_aarch64"));
-        assert_eq!(manylinux_plat("musl", "x86_64"), None);
+        let known: Vec<String> =
+            ["manylinux_2_5", "manylinux_2_36", "manylinux_2_39", "manylinux_2_41"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(manylinux_plat("glibc 2.36\n", "x86_64", &known).as_deref(), Some("manylinux_2_36_x86_64"));
+        assert_eq!(manylinux_plat("glibc 2.36", "aarch64", &known).as_deref(), Some("manylinux_2_36_aarch64"));
+        // A glibc newer than every policy: the newest policy (auditwheel refuses the rest).
+        assert_eq!(manylinux_plat("glibc 2.43", "x86_64", &known).as_deref(), Some("manylinux_2_41_x86_64"));
+        // Between two policies: the older.
+        assert_eq!(manylinux_plat("glibc 2.38", "x86_64", &known).as_deref(), Some("manylinux_2_36_x86_64"));
+        assert_eq!(manylinux_plat("musl", "x86_64", &known), None);
+        // The real policy file knows 2.36 for both machines.
+        let real: Vec<String> =
+            xtask::library::policy::glibc_policies_for_arch("aarch64").iter().map(|p| p.name.clone()).collect();
+        assert_eq!(manylinux_plat("glibc 2.36", "aarch64", &real).as_deref(), Some("manylinux_2_36_aarch64"));
     }
 
     #[test]
