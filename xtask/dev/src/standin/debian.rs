@@ -8,9 +8,18 @@ use anyhow::{Context, Result};
 use xshell::Shell;
 
 /// Debian's packages of the CPython `minor` ("3.14"): the interpreter, its headers (to build
-/// extensions) and its venv module (ensurepip, which the build and test venvs use).
+/// extensions) and its venv module (ensurepip, which the build and test venvs use). Up to 3.11
+/// Debian's venv package depends on python3.X-distutils, which only python3-distutils provides (a
+/// virtual package debootstrap's resolver does not follow), so that one is named.
 pub(super) fn packages(minors: &[&str]) -> Vec<String> {
-    minors.iter().flat_map(|m| [format!("python{m}"), format!("python{m}-dev"), format!("python{m}-venv")]).collect()
+    let mut p = Vec::new();
+    for m in minors {
+        p.extend([format!("python{m}"), format!("python{m}-dev"), format!("python{m}-venv")]);
+        if super::pyenv::parse_minor(m).is_some_and(|v| v < (3, 12)) {
+            p.push("python3-distutils".to_string());
+        }
+    }
+    p
 }
 
 /// The `/opt/python` folder of Debian's CPython `minor`: "3.14" is "cp314-cp314".
@@ -46,5 +55,6 @@ mod tests {
         assert_eq!(tag("3.14"), "cp314-cp314");
         assert_eq!(tag("3.9"), "cp39-cp39");
         assert_eq!(packages(&["3.15"]), ["python3.15", "python3.15-dev", "python3.15-venv"]);
+        assert_eq!(packages(&["3.11"]), ["python3.11", "python3.11-dev", "python3.11-venv", "python3-distutils"]);
     }
 }

@@ -251,6 +251,7 @@ pub fn ensure_image(sh: &Shell, target_dir: &Path, opts: &Options) -> Result<Str
     let old_id = image_id(sh, &reference);
     if old_id.is_some() && !opts.force {
         eprintln!("stand-in image {reference} ({}) is up to date", kind.name());
+        prune(sh, kind, &reference);
         return Ok(reference);
     }
     check_build_prerequisites(sh, kind)?;
@@ -349,9 +350,17 @@ fn image_id(sh: &Shell, reference: &str) -> Option<String> {
 /// Removes the other stand-in images of `kind` (older recipes and inputs; images of the first
 /// recipe carry no kind label and count as pyenv's). An image a container still uses stays.
 fn prune(sh: &Shell, kind: Kind, keep: &str) {
-    let fmt = format!("{{{{.Repository}}}}:{{{{.Tag}}}} {{{{index .Labels \"{KIND_LABEL}\"}}}}");
+    let fmt = "{{.Repository}}:{{.Tag}}";
     let Ok(list) = cmd!(sh, "docker images --format {fmt} {IMAGE_REPO}").quiet().read() else { return };
-    for old in stale_images(&list, kind, keep) {
+    let refs: Vec<&str> = list.lines().filter(|r| !r.ends_with(":<none>")).collect();
+    if refs.is_empty() {
+        return;
+    }
+    let label = format!("{{{{index .Config.Labels \"{KIND_LABEL}\"}}}}");
+    let names = &refs;
+    let Ok(kinds) = cmd!(sh, "docker image inspect --format {label} {names...}").quiet().read() else { return };
+    let lines: String = refs.iter().zip(kinds.lines()).map(|(r, k)| format!("{r} {k}\n")).collect();
+    for old in stale_images(&lines, kind, keep) {
         match cmd!(sh, "docker image rm {old}").quiet().ignore_stdout().ignore_stderr().run() {
             Ok(()) => eprintln!("stand-in: pruned the older {} image {old}", kind.name()),
             Err(_) => eprintln!("stand-in: the older image {old} is still in use; left in place"),
