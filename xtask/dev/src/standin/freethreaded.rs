@@ -1,6 +1,6 @@
 //! The current stand-in's free-threaded CPython 3.14, built from Debian's source of python3.14
-//! inside the root filesystem (`./configure --disable-gil`, no PGO, Debian's own `OPT` flags so
-//! the compile-cache comparison with Debian's GIL build is honest), installed at
+//! inside the root filesystem (`./configure --disable-gil`, no PGO, Debian's own `OPT` flags and
+//! compiler names so the compile-cache comparison with Debian's GIL build is honest), installed at
 //! `/opt/_internal/cpython-<version>-nogil` and linked from `/opt/python/cp314-cp314t` as in the
 //! pypa images. The build takes minutes on 2 cores, so its installed tree is kept under
 //! `target/xtask-standin/builds/`, keyed by everything it was made from: a machine builds it
@@ -50,22 +50,24 @@ const CONFIGURE: &str = "--disable-gil --with-ensurepip=install --without-static
 
 /// The lines the build adds to the image's inputs hash.
 pub(super) fn inputs() -> String {
-    format!("freethreaded {VERSION} {SOURCE_SHA256} {PREFIX} {CONFIGURE}\n")
+    format!("freethreaded {VERSION} {SOURCE_SHA256} {PREFIX} {CONFIGURE} OPT,CC,CXX from Debian's python3.14\n")
 }
 
 /// Builds (or unpacks the kept build of) the free-threaded interpreter into `rootfs` and links
 /// it at `/opt/python/cp314-cp314t`. `root` is `target/xtask-standin`; `platform` names the
 /// suite and architecture for the cache key.
 pub(super) fn install(sh: &Shell, rootfs: &Path, root: &Path, platform: &str) -> Result<()> {
-    let opt = chroot_env(
-        sh,
-        cmd!(sh, "chroot {rootfs} /usr/bin/python3.14 -c 'import sysconfig; print(sysconfig.get_config_var(\"OPT\"))'"),
-    )
-    .quiet()
-    .read()
-    .context("cannot ask Debian's python3.14 for its OPT flags")?;
-    let opt = configure_opt(&opt);
-    let key: String = Sha256::digest(format!("{}{platform}\nOPT {opt}\n", inputs()).as_bytes())
+    let script = "import sysconfig; print('\\n'.join(sysconfig.get_config_var(v) for v in ('OPT', 'CC', 'CXX')))";
+    let debian = chroot_env(sh, cmd!(sh, "chroot {rootfs} /usr/bin/python3.14 -c {script}"))
+        .quiet()
+        .read()
+        .context("cannot ask Debian's python3.14 for its OPT, CC and CXX")?;
+    let mut lines = debian.lines();
+    let (Some(opt), Some(cc), Some(cxx)) = (lines.next(), lines.next(), lines.next()) else {
+        bail!("Debian's python3.14 printed {debian:?} for OPT, CC and CXX");
+    };
+    let debian = Debian { opt: configure_opt(opt), cc: cc.trim().to_string(), cxx: cxx.trim().to_string() };
+    let key: String = Sha256::digest(format!("{}{platform}\n{debian:?}\n", inputs()).as_bytes())
         .iter()
         .take(6)
         .map(|b| format!("{b:02x}"))
@@ -79,7 +81,7 @@ pub(super) fn install(sh: &Shell, rootfs: &Path, root: &Path, platform: &str) ->
         cmd!(sh, "tar -C {rootfs} -xf {kept}").run().context("cannot unpack the kept free-threaded build")?;
     } else {
         let source = fetch_source(sh, root)?;
-        build(sh, rootfs, &source, &opt)?;
+        build(sh, rootfs, &source, &debian)?;
         // Kept under a temporary name first, so an interrupted pack never passes for a build.
         let partial = builds.join(format!(".cpython-{VERSION}-nogil-{key}.tar.partial"));
         let prefix_rel = PREFIX.trim_start_matches('/');
@@ -101,6 +103,16 @@ pub(super) fn install(sh: &Shell, rootfs: &Path, root: &Path, platform: &str) ->
     sh.create_dir(link.parent().unwrap())?;
     std::os::unix::fs::symlink(PREFIX, &link).with_context(|| format!("cannot link {}", link.display()))?;
     Ok(())
+}
+
+/// What the free-threaded build takes from Debian's own python3.14: the compiler drivers by
+/// the names Debian's sysconfig gives them (ccache hashes the driver's name, so `gcc` and
+/// `x86_64-linux-gnu-gcc` would never share an object) and `OPT` (see [`configure_opt`]).
+#[derive(Debug)]
+struct Debian {
+    opt: String,
+    cc: String,
+    cxx: String,
 }
 
 /// The `OPT` to give configure for the flags Debian's build reports: configure puts
@@ -135,7 +147,8 @@ fn fetch_source(sh: &Shell, root: &Path) -> Result<PathBuf> {
 
 /// configure, make and make install inside the root filesystem (with /proc mounted for the
 /// build), then the parts no build reads dropped.
-fn build(sh: &Shell, rootfs: &Path, source: &Path, opt: &str) -> Result<()> {
+fn build(sh: &Shell, rootfs: &Path, source: &Path, debian: &Debian) -> Result<()> {
+    let Debian { opt, cc, cxx } = debian;
     let started = Instant::now();
     let src = rootfs.join("tmp/cpython-build");
     remove_entry(&src)?;
@@ -143,17 +156,22 @@ fn build(sh: &Shell, rootfs: &Path, source: &Path, opt: &str) -> Result<()> {
     cmd!(sh, "tar -C {src} --strip-components=1 -xJf {source}").run().context("cannot unpack the source")?;
     let jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).to_string();
     eprintln!(
-        "stand-in: building free-threaded CPython {VERSION} (configure {CONFIGURE} OPT=\"{opt}\", make -j{jobs}); \
+        "stand-in: building free-threaded CPython {VERSION} (configure {CONFIGURE} CC={cc} CXX={cxx} OPT=\"{opt}\", make -j{jobs}); \
          several minutes, log in {}",
         src.join("build.log").display()
     );
     let script = format!(
-        "cd /tmp/cpython-build && ./configure --prefix={PREFIX} {CONFIGURE} OPT=\"$XTASK_OPT\" >build.log 2>&1 \
+        "cd /tmp/cpython-build && ./configure --prefix={PREFIX} {CONFIGURE} CC=\"$XTASK_CC\" CXX=\"$XTASK_CXX\" OPT=\"$XTASK_OPT\" >build.log 2>&1 \
          && make -j{jobs} >>build.log 2>&1 && make install >>build.log 2>&1"
     );
     let proc_dir = rootfs.join("proc");
     cmd!(sh, "mount -t proc proc {proc_dir}").run().context("cannot mount /proc in the root filesystem")?;
-    let result = chroot_env(sh, cmd!(sh, "chroot {rootfs} /bin/sh -c {script}")).env("XTASK_OPT", opt).quiet().run();
+    let result = chroot_env(sh, cmd!(sh, "chroot {rootfs} /bin/sh -c {script}"))
+        .env("XTASK_OPT", opt)
+        .env("XTASK_CC", cc)
+        .env("XTASK_CXX", cxx)
+        .quiet()
+        .run();
     unmount_below(sh, &proc_dir)?;
     if result.is_err() {
         let log = std::fs::read_to_string(src.join("build.log")).unwrap_or_default();

@@ -363,8 +363,10 @@ mod tests {
 
     #[test]
     fn the_platform_comes_from_glibc_and_the_machine() {
-        let known: Vec<String> =
-            ["manylinux_2_5", "manylinux_2_36", "manylinux_2_39", "manylinux_2_41"].iter().map(|s| s.to_string()).collect();
+        let known: Vec<String> = ["manylinux_2_5", "manylinux_2_36", "manylinux_2_39", "manylinux_2_41"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert_eq!(manylinux_plat("glibc 2.36\n", "x86_64", &known).as_deref(), Some("manylinux_2_36_x86_64"));
         assert_eq!(manylinux_plat("glibc 2.36", "aarch64", &known).as_deref(), Some("manylinux_2_36_aarch64"));
         // A glibc newer than every policy: the newest policy (auditwheel refuses the rest).
