@@ -37,7 +37,7 @@ pub const IMAGE_REPO: &str = "xtask-standin";
 
 /// Bumped whenever a recipe changes in a way the other inputs do not show, so the next run
 /// builds a fresh image instead of reusing one made by the old recipe.
-const RECIPE_VERSION: u32 = 3;
+const RECIPE_VERSION: u32 = 4;
 
 /// The folder (under `target/xtask-standin/`) where debootstrap keeps the packages it
 /// downloaded, so a rebuild fetches only the package lists again.
@@ -286,7 +286,7 @@ pub fn ensure_image(sh: &Shell, target_dir: &Path, opts: &Options) -> Result<Str
     eprintln!("stand-in: tools took {:.0?}", step.elapsed());
     let plat = rootfs::auditwheel_plat(sh, &rootfs, kind.machine())?;
     rootfs::trim(sh, &rootfs)?;
-    import_image(sh, work.path(), &rootfs, &reference, kind, &plat, &hash)?;
+    load_image(sh, work.path(), &rootfs, &reference, kind, &plat, &hash)?;
     // The work folder is over a gigabyte; it goes before the checks, which need only the image.
     drop(work);
     let step = Instant::now();
@@ -381,9 +381,11 @@ fn stale_images(list: &str, kind: Kind, keep: &str) -> Vec<String> {
         .collect()
 }
 
-/// Packs the root filesystem and imports it with the pypa images' environment and the image's
-/// architecture.
-fn import_image(
+/// Packs the root filesystem as the one layer of an image whose config carries the pypa
+/// images' environment, the labels and the architecture, and loads it (`docker load` of an
+/// image archive written here: `docker import --platform` leaves the architecture at the
+/// engine's own on engines without experimental features, and an arm64 image must say arm64).
+fn load_image(
     sh: &Shell,
     work: &Path,
     rootfs: &Path,
@@ -392,35 +394,60 @@ fn import_image(
     plat: &str,
     hash: &str,
 ) -> Result<()> {
-    eprintln!("stand-in: docker import {reference}");
+    eprintln!("stand-in: docker load {reference}");
     let started = Instant::now();
-    let tar = work.join("rootfs.tar");
-    cmd!(sh, "tar --numeric-owner -C {rootfs} -cf {tar} .").run().context("cannot pack the root filesystem")?;
-    let changes = import_changes(plat, hash, kind);
-    let platform = format!("linux/{}", kind.debian_arch()?);
-    let message = format!("xtask stand-in for the pypa manylinux images ({}, {})", kind.name(), kind.suite());
-    cmd!(sh, "docker import --platform {platform} {changes...} --message {message} {tar} {reference}")
+    let archive = work.join("image");
+    sh.create_dir(&archive)?;
+    let layer = archive.join("layer.tar");
+    cmd!(sh, "tar --numeric-owner -C {rootfs} -cf {layer} .").run().context("cannot pack the root filesystem")?;
+    let diff_id = sha256_file(&layer)?;
+    let config = image_config(kind.debian_arch()?, plat, hash, kind, &diff_id);
+    sh.write_file(archive.join("config.json"), config.to_string())?;
+    let manifest = serde_json::json!([{ "Config": "config.json", "RepoTags": [reference], "Layers": ["layer.tar"] }]);
+    sh.write_file(archive.join("manifest.json"), manifest.to_string())?;
+    cmd!(sh, "sh -c 'tar -C \"$1\" -cf - . | docker load' sh {archive}")
         .ignore_stdout()
         .run()
-        .context("cannot import the root filesystem into Docker")?;
-    eprintln!("stand-in: packing and import took {:.0?}", started.elapsed());
+        .context("cannot load the image into Docker")?;
+    eprintln!("stand-in: packing and loading took {:.0?}", started.elapsed());
     Ok(())
 }
 
-/// The `--change` arguments of `docker import`.
-fn import_changes(plat: &str, hash: &str, kind: Kind) -> Vec<String> {
-    [
-        format!("ENV PATH={}", rootfs::IMAGE_PATH),
-        format!("ENV {AUDITWHEEL_PLAT_NAME}={plat}"),
-        format!("ENV PIP_CERT={CA_BUNDLE}"),
-        "ENV LANG=C.UTF-8".to_string(),
-        format!("LABEL {INPUTS_LABEL}={hash}"),
-        format!("LABEL {KIND_LABEL}={}", kind.name()),
-        r#"CMD ["/bin/bash"]"#.to_string(),
-    ]
-    .into_iter()
-    .flat_map(|c| ["--change".to_string(), c])
-    .collect()
+/// The image config (OCI/Docker image config JSON): architecture, environment, labels, the
+/// one layer's diff ID.
+fn image_config(arch: &str, plat: &str, hash: &str, kind: Kind, diff_id: &str) -> serde_json::Value {
+    serde_json::json!({
+        "architecture": arch,
+        "os": "linux",
+        "config": {
+            "Env": [
+                format!("PATH={}", rootfs::IMAGE_PATH),
+                format!("{AUDITWHEEL_PLAT_NAME}={plat}"),
+                format!("PIP_CERT={CA_BUNDLE}"),
+                "LANG=C.UTF-8",
+            ],
+            "Cmd": ["/bin/bash"],
+            "Labels": { INPUTS_LABEL: hash, KIND_LABEL: kind.name() },
+        },
+        "rootfs": { "type": "layers", "diff_ids": [format!("sha256:{diff_id}")] },
+        "history": [{ "created_by": format!("xtask stand-in for the pypa manylinux images ({}, {})", kind.name(), kind.suite()) }],
+    })
+}
+
+/// The sha256 of a file, read in chunks (the layer is about a gigabyte).
+fn sha256_file(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Runs the layout contract once in containers of the new image.
@@ -498,13 +525,17 @@ mod tests {
     }
 
     #[test]
-    fn the_import_sets_the_pypa_environment_and_the_kind() {
-        let c = import_changes("manylinux_2_36_x86_64", "abc", Kind::Current);
-        assert!(c.chunks(2).all(|p| p[0] == "--change"));
-        assert!(c.contains(&"ENV AUDITWHEEL_PLAT=manylinux_2_36_x86_64".to_string()));
-        assert!(c.contains(&"ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt".to_string()));
-        assert!(c.contains(&"LABEL org.xtask.standin.kind=current".to_string()));
-        assert!(c.contains(&r#"CMD ["/bin/bash"]"#.to_string()));
+    fn the_image_config_sets_the_pypa_environment_the_kind_and_the_architecture() {
+        let c = image_config("arm64", "manylinux_2_36_aarch64", "abc", Kind::Arm64, "00ff");
+        assert_eq!(c["architecture"], "arm64");
+        assert_eq!(c["os"], "linux");
+        let env: Vec<&str> = c["config"]["Env"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        assert!(env.contains(&"AUDITWHEEL_PLAT=manylinux_2_36_aarch64"), "{env:?}");
+        assert!(env.contains(&"PIP_CERT=/etc/ssl/certs/ca-certificates.crt"), "{env:?}");
+        assert_eq!(c["config"]["Labels"]["org.xtask.standin.kind"], "arm64");
+        assert_eq!(c["config"]["Labels"]["org.xtask.standin.inputs"], "abc");
+        assert_eq!(c["config"]["Cmd"][0], "/bin/bash");
+        assert_eq!(c["rootfs"]["diff_ids"][0], "sha256:00ff");
     }
 
     #[test]
