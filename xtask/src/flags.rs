@@ -103,6 +103,19 @@ pub struct Wheels {
     /// interpreters).
     #[arg(long)]
     pub no_canonical_flags: bool,
+    /// How many targets of one image (or of the host) run at once. The first target always
+    /// builds alone, so the compile cache is warm for the others; then up to N run side by
+    /// side, each in its own folders with its own log (default: this machine's cores; 1 runs
+    /// one after another).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+}
+
+impl Wheels {
+    /// `--jobs`, or the number of cores.
+    pub fn jobs(&self) -> usize {
+        self.jobs.map(usize::from).unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+    }
 }
 
 /// How much a wheel from elsewhere may declare (the readers of check-wheel, fix-wheel and

@@ -92,17 +92,6 @@ impl Stats {
         let total = self.hits() + self.misses;
         (total > 0).then(|| 100.0 * self.hits() as f64 / total as f64)
     }
-
-    /// What happened between `before` and `self`.
-    pub fn since(&self, before: &Stats) -> Stats {
-        Stats {
-            direct_hits: self.direct_hits.saturating_sub(before.direct_hits),
-            preprocessed_hits: self.preprocessed_hits.saturating_sub(before.preprocessed_hits),
-            misses: self.misses.saturating_sub(before.misses),
-            remote_hits: self.remote_hits.saturating_sub(before.remote_hits),
-            remote_errors: self.remote_errors.saturating_sub(before.remote_errors),
-        }
-    }
 }
 
 impl Cache {
@@ -143,6 +132,7 @@ impl Cache {
         base_dir: &Path,
         cc: &str,
         cxx: &str,
+        stats_log: &Path,
     ) -> Vec<(String, String)> {
         let bin = self.root.join("bin");
         let (remove, add) = if config.canonical_flags {
@@ -162,6 +152,8 @@ impl Cache {
             ("XTASK_CCACHE".to_string(), self.ccache.clone().unwrap_or_default()),
         ];
         env.extend(self.ccache_env(runner, config, base_dir));
+        // This build's own counters, whatever other builds share the cache at the same time.
+        env.push(("CCACHE_STATSLOG".to_string(), runner.path(stats_log)));
         env
     }
 
@@ -179,25 +171,22 @@ impl Cache {
         }
         env
     }
-
-    /// ccache's counters now (zero when there is no ccache).
-    pub fn stats(&self, sh: &Shell, runner: &Runner, config: &CompileCache) -> Stats {
-        let Some(program) = &self.ccache else {
-            return Stats::default();
-        };
-        let env = self.ccache_env(runner, config, &self.root);
-        let job = runner.cmd(sh, program, &["--print-stats".into()], &self.root, &env);
-        job.cmd.quiet().ignore_stderr().read().map(|t| parse_stats(&t)).unwrap_or_default()
-    }
 }
 
-/// Reads `ccache --print-stats` (tab-separated `key value` lines).
-pub fn parse_stats(text: &str) -> Stats {
-    let map: BTreeMap<&str, u64> = text
-        .lines()
-        .filter_map(|l| l.split_once('\t'))
-        .filter_map(|(k, v)| Some((k.trim(), v.trim().parse().ok()?)))
-        .collect();
+/// The name of a build's ccache stats log (`CCACHE_STATSLOG`) in its target folder.
+pub const STATS_LOG: &str = "ccache-stats.log";
+
+/// Reads a ccache stats log (`CCACHE_STATSLOG`): for each compile a `# <source>` line, then the
+/// name of every counter it bumped, one per line (the names `--print-stats` uses).
+pub fn parse_stats_log(text: &str) -> Stats {
+    let mut map: BTreeMap<&str, u64> = BTreeMap::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        *map.entry(line).or_default() += 1;
+    }
+    from_counters(&map)
+}
+
+fn from_counters(map: &BTreeMap<&str, u64>) -> Stats {
     let get = |k: &str| map.get(k).copied().unwrap_or(0);
     Stats {
         direct_hits: get("direct_cache_hit"),
@@ -208,23 +197,29 @@ pub fn parse_stats(text: &str) -> Stats {
     }
 }
 
+/// The counters of one build, from its stats log (zero when it compiled nothing through ccache).
+pub fn stats_of(log: &Path) -> Stats {
+    std::fs::read_to_string(log).map(|t| parse_stats_log(&t)).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn parses_print_stats() {
-        let s = parse_stats(
-            "stats_updated_timestamp\t0\ndirect_cache_hit\t12\npreprocessed_cache_hit\t3\ncache_miss\t5\n\
-             remote_storage_hit\t7\nremote_storage_error\t1\nremote_storage_timeout\t2\n",
+    fn parses_a_stats_log() {
+        // As ccache 4.14.2 writes it: a miss, then a direct hit, then a preprocessed hit.
+        let s = parse_stats_log(
+            "# a.c\ncache_miss\ndirect_cache_miss\nlocal_storage_miss\npreprocessed_cache_miss\n\
+             # a.c\ndirect_cache_hit\nlocal_storage_hit\n# b.c\npreprocessed_cache_hit\nremote_storage_hit\n",
         );
-        assert_eq!(s, Stats { direct_hits: 12, preprocessed_hits: 3, misses: 5, remote_hits: 7, remote_errors: 3 });
-        assert_eq!(s.hits(), 15);
-        assert_eq!(s.hit_rate(), Some(75.0));
+        assert_eq!(s, Stats { direct_hits: 1, preprocessed_hits: 1, misses: 1, remote_hits: 1, remote_errors: 0 });
+        assert_eq!(s.hits(), 2);
         assert_eq!(
-            s.since(&Stats { direct_hits: 2, preprocessed_hits: 3, misses: 1, remote_hits: 7, remote_errors: 0 }),
-            Stats { direct_hits: 10, preprocessed_hits: 0, misses: 4, remote_hits: 0, remote_errors: 3 }
+            parse_stats_log("# c.c\nremote_storage_error\ncache_miss\n# d.c\nremote_storage_timeout\n").remote_errors,
+            2
         );
+        assert_eq!(stats_of(Path::new("/nonexistent/ccache-stats.log")), Stats::default());
     }
 
     /// The wrapper as sh runs it: the driver by language, flags replaced, links untouched.

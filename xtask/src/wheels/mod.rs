@@ -230,44 +230,100 @@ fn run_group(
     );
     let cache_root = run.root.join("cache").join(group);
     let cache = Cache::prepare(run.sh, runner, &cache_root, ccache)?;
-    // An abi3 wheel serves the later interpreters its tag admits: built once, tested under each.
-    let mut served: Option<steps::Served> = None;
-    for interp in &selected {
+    // One target, from its context to its row; `served` is an earlier abi3 wheel that serves
+    // it (built once, tested under each interpreter it admits).
+    // What the targets share, without the run's shell (each parallel target has its own).
+    let (config, root, project, source_date_epoch, not_copied, out_dir) =
+        (&run.config, &run.root, &run.project, &run.source_date_epoch, &run.not_copied, &run.flags.out_dir);
+    let one = |sh: &Shell, interp: &interpreters::Interpreter, served: Option<&steps::Served>| {
         let target = format!("{group}-{}", interp.tag);
         let ctx = Ctx {
-            sh: run.sh,
+            sh,
             runner,
-            config: &run.config,
+            config,
             cache: &cache,
             interp,
-            work: run.root.join("runs").join(&target),
-            runs: run.root.join("runs"),
-            build_venv: run.root.join("venvs").join(group).join(&interp.tag),
+            work: root.join("runs").join(&target),
+            runs: root.join("runs"),
+            build_venv: root.join("venvs").join(group).join(&interp.tag),
             repo: repo_root(),
-            project: run.project.clone(),
-            source_date_epoch: run.source_date_epoch.clone(),
+            project: project.clone(),
+            source_date_epoch: source_date_epoch.clone(),
             auditwheel,
-            not_copied: &run.not_copied,
+            not_copied,
         };
-        let log = run.root.join("logs").join(format!("{target}.log"));
+        let log = root.join("logs").join(format!("{target}.log"));
         let row = TargetResult::new(&target, group, &interp.tag, &interp.cflags, log);
-        run.ci.start(&target);
-        match served.as_ref().filter(|s| s.serves(interp)) {
-            Some(s) => results.push(target::run_reused(&ctx, row, s)),
-            None => {
-                let (row, landed) = target::run_target(&ctx, row, &run.flags.out_dir);
-                if served.is_none() {
-                    served = landed.and_then(|l| steps::Served::from_landed(&l, &target));
-                }
-                results.push(row);
-            }
+        match served.filter(|s| s.serves(interp)) {
+            Some(s) => (target::run_reused(&ctx, row, s), None),
+            None => target::run_target(&ctx, row, out_dir),
         }
-        run.ci.end(&target);
+    };
+    let jobs = run.flags.jobs();
+    let mut served: Option<steps::Served> = None;
+    let mut rest = selected.as_slice();
+    // The first target alone (so the others find a warm cache), then the rest: one after
+    // another with --jobs 1, else up to `jobs` at a time.
+    while let Some((interp, tail)) = rest.split_first() {
         if interrupt::interrupted() {
             break;
         }
+        let target = format!("{group}-{}", interp.tag);
+        run.ci.start(&target);
+        let (row, landed) = one(run.sh, interp, served.as_ref());
+        run.ci.end(&target);
+        if served.is_none() {
+            served = landed.and_then(|l| steps::Served::from_landed(&l, &target));
+        }
+        results.push(row);
+        rest = tail;
+        if jobs > 1 {
+            break;
+        }
+    }
+    if !rest.is_empty() && !interrupt::interrupted() {
+        results.extend(run_parallel(rest, jobs, served.as_ref(), &one));
     }
     Ok(())
+}
+
+/// Runs `targets` on up to `jobs` threads, each with its own shell; the rows come back in the
+/// order of `targets`. Every thread stops taking targets after Ctrl-C.
+fn run_parallel<F>(
+    targets: &[interpreters::Interpreter],
+    jobs: usize,
+    served: Option<&steps::Served>,
+    one: &F,
+) -> Vec<TargetResult>
+where
+    F: Fn(&Shell, &interpreters::Interpreter, Option<&steps::Served>) -> (TargetResult, Option<steps::Landed>) + Sync,
+{
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let rows: std::sync::Mutex<Vec<Option<TargetResult>>> =
+        std::sync::Mutex::new((0..targets.len()).map(|_| None).collect());
+    eprintln!(
+        "xtask: the other {} targets, up to {} at a time: {}",
+        targets.len(),
+        jobs.min(targets.len()),
+        targets.iter().map(|i| i.tag.as_str()).collect::<Vec<_>>().join(", ")
+    );
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(targets.len()) {
+            scope.spawn(|| {
+                let Ok(sh) = Shell::new() else { return };
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    if i >= targets.len() || interrupt::interrupted() {
+                        break;
+                    }
+                    let (row, _) = one(&sh, &targets[i], served);
+                    eprintln!("[{}] {}", row.target, if row.ok() { "done" } else { "FAILED" });
+                    rows.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(row);
+                }
+            });
+        }
+    });
+    rows.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().flatten().collect()
 }
 
 /// Prints the summary and hints, writes the JSON report; exit 0 when every target passed.

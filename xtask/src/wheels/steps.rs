@@ -15,7 +15,7 @@ use crate::library::loader::Graph;
 use crate::library::plan::{self, Plan};
 use crate::library::report;
 use crate::library::wheel::{write, Wheel};
-use crate::processes::compile_cache::{Cache, Stats, CC_WRAPPER};
+use crate::processes::compile_cache::{self, Cache, CC_WRAPPER};
 use crate::processes::interpreters::Interpreter;
 use crate::processes::log::Log;
 use crate::processes::runner::Runner;
@@ -49,6 +49,12 @@ impl Ctx<'_> {
 
     fn venv_python(&self, venv: &Path) -> String {
         self.path(&venv.join("bin/python"))
+    }
+
+    /// Where ccache counts this target's compiles (in its own folder, on the host's side of
+    /// the mount): the per-target counters stay right when several targets build at once.
+    pub fn stats_log(&self) -> PathBuf {
+        self.work.join(compile_cache::STATS_LOG)
     }
 }
 
@@ -238,9 +244,9 @@ fn check_interpreter(i: &Interpreter) -> Result<()> {
     Ok(())
 }
 
-/// Builds the wheel in the target's copy of the project, into `dist/`. `before` is ccache's
-/// counters when the step began, for the heartbeat's progress.
-pub fn build_wheel(ctx: &Ctx, log: &mut Log, source: &Source, before: &Stats) -> Result<Built> {
+/// Builds the wheel in the target's copy of the project, into `dist/`; ccache counts its
+/// compiles in the target's own stats log ([`Ctx::stats_log`]), read for the heartbeat's progress.
+pub fn build_wheel(ctx: &Ctx, log: &mut Log, source: &Source) -> Result<Built> {
     let dist = ctx.work.join("dist");
     std::fs::create_dir_all(&dist)?;
     let out = ctx.path(&dist);
@@ -252,8 +258,14 @@ pub fn build_wheel(ctx: &Ctx, log: &mut Log, source: &Source, before: &Stats) ->
         }
         BuildMethod::SetupPy => ["setup.py", "bdist_wheel", "-d", &out].map(String::from).to_vec(),
     };
-    let mut env =
-        ctx.cache.build_env(ctx.runner, &ctx.config.compile_cache, &ctx.runs, &ctx.interp.cc, &ctx.interp.cxx);
+    let mut env = ctx.cache.build_env(
+        ctx.runner,
+        &ctx.config.compile_cache,
+        &ctx.runs,
+        &ctx.interp.cc,
+        &ctx.interp.cxx,
+        &ctx.stats_log(),
+    );
     if let Some(t) = &ctx.source_date_epoch {
         env.push(("SOURCE_DATE_EPOCH".into(), t.clone()));
     }
@@ -266,7 +278,7 @@ pub fn build_wheel(ctx: &Ctx, log: &mut Log, source: &Source, before: &Stats) ->
     // Each heartbeat says how many compiles finished, from ccache's counters.
     let progress = || {
         ctx.cache.ccache.as_ref().map(|_| {
-            let n = ctx.cache.stats(ctx.sh, ctx.runner, &ctx.config.compile_cache).since(before);
+            let n = compile_cache::stats_of(&ctx.stats_log());
             format!("{} compiles so far, {} from the cache", n.hits() + n.misses, n.hits())
         })
     };

@@ -36,9 +36,8 @@ impl Run<'_> {
     fn all(&mut self, ctx: &Ctx, out_dir: &Path) -> Result<Landed> {
         let _ = std::fs::remove_dir_all(&ctx.work);
         let source = self.step(Step::Prepare, |log| steps::prepare(ctx, log))?;
-        let before = ctx.cache.stats(ctx.sh, ctx.runner, &ctx.config.compile_cache);
-        let built = self.step(Step::Build, |log| steps::build_wheel(ctx, log, &source, &before));
-        self.result.cache = ctx.cache.stats(ctx.sh, ctx.runner, &ctx.config.compile_cache).since(&before);
+        let built = self.step(Step::Build, |log| steps::build_wheel(ctx, log, &source));
+        self.result.cache = crate::processes::compile_cache::stats_of(&ctx.stats_log());
         let built = built?;
         let repaired = self.step(Step::Auditwheel, |log| steps::auditwheel_repair(ctx, log, built))?;
         let fixed = self.step(Step::Repair, |log| steps::repair(ctx, log, repaired))?;

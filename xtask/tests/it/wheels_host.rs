@@ -131,6 +131,8 @@ fn a_failing_target_costs_no_other_its_wheel() {
             "cp27",
             "--python",
             "cp311",
+            "--jobs",
+            "2",
             "-o",
             out.to_str().unwrap(),
             "--json",
@@ -139,6 +141,8 @@ fn a_failing_target_costs_no_other_its_wheel() {
     );
     let t = text(&o);
     assert_eq!(o.status.code(), Some(1), "{t}");
+    // cp27 first and alone, then cp311 and cp312 side by side: the failure stays cp312's.
+    assert!(t.contains("the other 2 targets, up to 2 at a time"), "{t}");
     let landed = list_wheels(&out);
     assert_eq!(landed.len(), 1, "{landed:?}\n{t}");
     assert!(landed[0].to_string_lossy().contains("cp311-cp311"));
@@ -395,4 +399,118 @@ fn an_abi3_wheel_is_built_once_and_tested_under_later_interpreters() {
     assert!(md.contains("  build :") && md.matches("  section ").count() == 3, "{md}");
     let audit = Command::new(crate::support::tools().venv.join("bin/abi3audit")).arg(&landed[0]).output().unwrap();
     assert!(audit.status.success(), "abi3audit: {}", text(&audit));
+}
+
+/// `--jobs 2` against `--jobs 1`, each from an empty work folder at the same path (debug info
+/// records the build folder's path): the same wheels to the byte, the
+/// targets after the first really ran side by side, and each one's cache counters are its own
+/// (ccache's per-build stats log): every Python-free unit hits, whatever ran beside it.
+#[test]
+fn parallel_targets_land_the_same_bytes_as_one_at_a_time() {
+    let work = TempDir::new("wheels-jobs");
+    let free = python_free_units();
+    let mut runs = Vec::new();
+    for jobs in ["1", "2"] {
+        let out = work.path().join(format!("wheelhouse-{jobs}"));
+        let json = work.path().join(format!("report-{jobs}.json"));
+        let mut args = vec!["--jobs", jobs];
+        for p in ["cp311", "cp312", "cp313"] {
+            args.extend(["--python", p]);
+        }
+        let (o_s, j_s) = (out.to_str().unwrap().to_string(), json.to_str().unwrap().to_string());
+        args.extend(["-o", &o_s, "--json", &j_s]);
+        let w = work.path().join("w");
+        let _ = std::fs::remove_dir_all(&w);
+        let o = wheels(&w, &args);
+        assert!(o.status.success(), "--jobs {jobs}: {}", text(&o));
+        runs.push((text(&o), report(&json), list_wheels(&out)));
+    }
+    let (serial, parallel) = (&runs[0], &runs[1]);
+    assert!(parallel.0.contains("the other 2 targets, up to 2 at a time: cp312-cp312, cp313-cp313"), "{}", parallel.0);
+    assert!(!serial.0.contains("at a time"), "{}", serial.0);
+    let names = |w: &[std::path::PathBuf]| w.iter().map(|p| p.file_name().unwrap().to_owned()).collect::<Vec<_>>();
+    assert_eq!(names(&serial.2), names(&parallel.2));
+    assert_eq!(serial.2.len(), 3);
+    for (a, b) in serial.2.iter().zip(&parallel.2) {
+        assert!(crate::support::bytes(a) == crate::support::bytes(b), "{} differs between --jobs 1 and 2", a.display());
+    }
+    let order =
+        |r: &[serde_json::Value]| r.iter().map(|t| t["interpreter"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    assert_eq!(order(&serial.1), order(&parallel.1), "the summary keeps the targets' order");
+    let span = |t: &serde_json::Value| {
+        let start = t["started"].as_f64().unwrap();
+        (start, start + t["seconds"].as_f64().unwrap())
+    };
+    let (a, b) = (span(target(&parallel.1, "cp312-cp312")), span(target(&parallel.1, "cp313-cp313")));
+    assert!(a.0 < b.1 && b.0 < a.1, "cp312 {a:?} and cp313 {b:?} overlap in time");
+    let (first, second) = (span(target(&parallel.1, "cp311-cp311")), a.0.min(b.0));
+    assert!(first.1 <= second, "the first target ran alone: cp311 {first:?}, the others from {second}");
+    for tag in ["cp312-cp312", "cp313-cp313"] {
+        for (label, r) in [("--jobs 1", &serial.1), ("--jobs 2", &parallel.1)] {
+            let c = &target(r, tag)["cache"];
+            let hits = c["direct_hits"].as_u64().unwrap() + c["preprocessed_hits"].as_u64().unwrap();
+            assert_eq!(hits, free, "{label} {tag}: {c}");
+            assert_eq!(hits + c["misses"].as_u64().unwrap(), free + 3, "{label} {tag}: its own compiles only: {c}");
+        }
+    }
+}
+
+/// Ctrl-C while two targets build side by side: both stop, no process is left, no wheel of
+/// theirs lands and nothing half-written is left in the wheelhouse.
+#[test]
+fn ctrl_c_during_parallel_targets_stops_them_all() {
+    use std::io::{BufRead, BufReader};
+    let work = TempDir::new("wheels-sigint-jobs");
+    let out = work.path().join("wheelhouse");
+    let w = work.path().join("w");
+    let mut child = Wheels::host(&w)
+        .args(&[
+            "--jobs",
+            "2",
+            "--python",
+            "cp311",
+            "--python",
+            "cp312",
+            "--python",
+            "cp313",
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .spawn();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let mut builds = 0;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        seen.push(line.clone());
+        if line.contains("pip wheel") && (line.contains("cp312") || line.contains("cp313")) {
+            builds += 1;
+            if builds == 2 {
+                break;
+            }
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    seen.extend(lines.map_while(Result::ok));
+    let status = child.wait().unwrap();
+    let t = seen.join("\n");
+    assert!(!status.success(), "{t}");
+    assert!(t.contains("interrupted"), "{t}");
+    let landed = list_wheels(&out);
+    assert!(landed.iter().all(|p| p.to_string_lossy().contains("cp311")), "only the first target's wheel: {landed:?}");
+    if out.exists() {
+        for e in std::fs::read_dir(&out).unwrap() {
+            let p = e.unwrap().path();
+            assert!(p.extension().is_some_and(|x| x == "whl"), "half-written {}", p.display());
+        }
+    }
+    let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
+    let stray: Vec<String> = String::from_utf8_lossy(&ps.stdout)
+        .lines()
+        .filter(|l| l.contains(w.to_str().unwrap()))
+        .map(String::from)
+        .collect();
+    assert!(stray.is_empty(), "stray processes: {stray:?}");
 }
