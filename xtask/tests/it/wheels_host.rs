@@ -6,6 +6,17 @@ use std::process::{Command, Output};
 
 use crate::support::{broken_for_312, list_wheels, repo_root, report, target, text, walk, TempDir, Wheels};
 
+/// No process still runs with the work folder `w` on its command line.
+fn assert_no_process_in(w: &Path) {
+    let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
+    let stray: Vec<String> = String::from_utf8_lossy(&ps.stdout)
+        .lines()
+        .filter(|l| l.contains(w.to_str().unwrap()))
+        .map(String::from)
+        .collect();
+    assert!(stray.is_empty(), "stray processes: {stray:?}");
+}
+
 /// Runs `cargo xtask wheels --host` with its work folder (runs, cache, venvs) in `work`.
 fn wheels(work: &Path, args: &[&str]) -> Output {
     // A heartbeat every 3 s instead of every minute, so that a build shows one.
@@ -244,13 +255,7 @@ fn ctrl_c_mid_build_leaves_nothing_behind() {
     if out.exists() {
         assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "nothing half-written in the wheelhouse");
     }
-    let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
-    let stray: Vec<String> = String::from_utf8_lossy(&ps.stdout)
-        .lines()
-        .filter(|l| l.contains(w.to_str().unwrap()))
-        .map(String::from)
-        .collect();
-    assert!(stray.is_empty(), "stray processes: {stray:?}");
+    assert_no_process_in(&w);
 }
 
 /// A package that grafts nothing (one C extension, no library outside the policy): auditwheel
@@ -506,11 +511,5 @@ fn ctrl_c_during_parallel_targets_stops_them_all() {
             assert!(p.extension().is_some_and(|x| x == "whl"), "half-written {}", p.display());
         }
     }
-    let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
-    let stray: Vec<String> = String::from_utf8_lossy(&ps.stdout)
-        .lines()
-        .filter(|l| l.contains(w.to_str().unwrap()))
-        .map(String::from)
-        .collect();
-    assert!(stray.is_empty(), "stray processes: {stray:?}");
+    assert_no_process_in(&w);
 }
