@@ -42,10 +42,14 @@ pub enum Command {
     /// either complete or untouched. `--upload` runs `twine upload --skip-existing`; credentials
     /// come only from TWINE_USERNAME / TWINE_PASSWORD and are never printed.
     Deploy(Deploy),
-    /// Generate the CI matrix (.travis.yml or a GitHub Actions workflow) from the config.
+    /// Generate the CI files (GitHub Actions workflows, or the legacy .travis.yml) from the config.
     ///
-    /// Writes the CI configuration from the same config as `wheels --all`: one job per (image,
-    /// interpreter) with DOCKER_IMAGE and PY_VERSION, the compile cache cached, deploy on tags.
+    /// The jobs come from the config's images and each image's interpreter list minus the skip
+    /// list. `github` writes .github/workflows/wheels.yml (per image a seed job that saves the
+    /// compile cache under the commit's key, then fan-out jobs restoring exactly it; [ci]
+    /// interpreters_per_job puts several into one job) and release.yml (no cache across runs,
+    /// deploy with SHA256SUMS, publish with Trusted Publishing and attestations); every action
+    /// pinned to a commit. `travis` writes the 2018 shape: one job per (image, interpreter).
     Ci(Ci),
     /// Repair the old auditwheel layout (move lib_* and db_plugins into the libs folder), only
     /// when the wheel's ELF files show the defect.
