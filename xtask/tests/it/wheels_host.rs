@@ -6,6 +6,30 @@ use std::process::{Command, Output};
 
 use crate::support::{broken_for_312, list_wheels, repo_root, report, target, text, walk, TempDir, Wheels};
 
+/// Reads the run's stderr until `ready` says so, waits 1.5 s, sends SIGINT, and checks that
+/// the run failed saying it was interrupted; returns everything it printed.
+fn interrupt_when(mut child: std::process::Child, mut ready: impl FnMut(&str) -> bool) -> String {
+    use std::io::{BufRead, BufReader};
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        seen.push(line.clone());
+        if ready(&line) {
+            break;
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    seen.extend(lines.map_while(Result::ok));
+    let status = child.wait().unwrap();
+    let t = seen.join("\n");
+    assert!(!status.success(), "{t}");
+    assert!(t.contains("interrupted"), "{t}");
+    t
+}
+
 /// No process still runs with the work folder `w` on its command line.
 fn assert_no_process_in(w: &Path) {
     let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
@@ -229,28 +253,11 @@ fn bad_input_gives_clear_errors() {
 /// build is left.
 #[test]
 fn ctrl_c_mid_build_leaves_nothing_behind() {
-    use std::io::{BufRead, BufReader};
     let work = TempDir::new("wheels-sigint");
     let out = work.path().join("wheelhouse");
     let w = work.path().join("w");
-    let mut child = Wheels::host(&w).args(&["--python", "cp311", "-o", out.to_str().unwrap()]).spawn();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut seen = Vec::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        seen.push(line.clone());
-        if line.contains("pip wheel") {
-            break;
-        }
-    }
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
-    seen.extend(lines.map_while(Result::ok));
-    let status = child.wait().unwrap();
-    let t = seen.join("\n");
-    assert!(!status.success(), "{t}");
-    assert!(t.contains("interrupted"), "{t}");
+    let child = Wheels::host(&w).args(&["--python", "cp311", "-o", out.to_str().unwrap()]).spawn();
+    interrupt_when(child, |line| line.contains("pip wheel"));
     assert!(list_wheels(&out).is_empty(), "no wheel lands after Ctrl-C");
     if out.exists() {
         assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "nothing half-written in the wheelhouse");
@@ -464,11 +471,10 @@ fn parallel_targets_land_the_same_bytes_as_one_at_a_time() {
 /// theirs lands and nothing half-written is left in the wheelhouse.
 #[test]
 fn ctrl_c_during_parallel_targets_stops_them_all() {
-    use std::io::{BufRead, BufReader};
     let work = TempDir::new("wheels-sigint-jobs");
     let out = work.path().join("wheelhouse");
     let w = work.path().join("w");
-    let mut child = Wheels::host(&w)
+    let child = Wheels::host(&w)
         .args(&[
             "--jobs",
             "2",
@@ -482,27 +488,11 @@ fn ctrl_c_during_parallel_targets_stops_them_all() {
             out.to_str().unwrap(),
         ])
         .spawn();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut seen = Vec::new();
     let mut builds = 0;
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        seen.push(line.clone());
-        if line.contains("pip wheel") && (line.contains("cp312") || line.contains("cp313")) {
-            builds += 1;
-            if builds == 2 {
-                break;
-            }
-        }
-    }
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
-    seen.extend(lines.map_while(Result::ok));
-    let status = child.wait().unwrap();
-    let t = seen.join("\n");
-    assert!(!status.success(), "{t}");
-    assert!(t.contains("interrupted"), "{t}");
+    interrupt_when(child, |line| {
+        builds += usize::from(line.contains("pip wheel") && (line.contains("cp312") || line.contains("cp313")));
+        builds == 2
+    });
     let landed = list_wheels(&out);
     assert!(landed.iter().all(|p| p.to_string_lossy().contains("cp311")), "only the first target's wheel: {landed:?}");
     if out.exists() {
