@@ -171,43 +171,59 @@ pub fn github_wheels(config: &Config) -> Result<String> {
     s.push_str("jobs:\n");
     for g in groups(config)? {
         let key = format!("ccache-{}-${{{{ github.sha }}}}", g.slug);
-        let seed_id = format!("seed-{}", g.slug);
-        s.push_str(&job_head(
-            &seed_id,
-            &format!("{} in {} (seed)", g.seed, g.slug),
-            &g.runner,
-            None,
-            &g.image,
-            &g.seed,
-        ));
-        s.push_str("    steps:\n");
-        s.push_str(&checkout());
-        s.push_str(&format!(
-            "      - {}\n        with:\n          path: {CACHE_DIR}\n          key: {key}\n          restore-keys: ccache-{}-\n",
-            uses("actions/cache/restore"),
-            g.slug
-        ));
-        s.push_str(&build_and_upload(&format!("wheels-{}-seed", g.slug)));
-        s.push_str(&format!(
-            "      - {}\n        with:\n          path: {CACHE_DIR}\n          key: {key}\n",
-            uses("actions/cache/save")
-        ));
-        if g.fan_out.is_empty() {
-            continue;
-        }
-        let id = format!("wheels-{}", g.slug);
-        let name = format!("${{{{ matrix.python }}}} in {}", g.slug);
-        s.push_str(&job_head(&id, &name, &g.runner, Some(&seed_id), &g.image, "${{ matrix.python }}"));
-        s.push_str(&fan_out_matrix(&g));
-        s.push_str("    steps:\n");
-        s.push_str(&checkout());
-        s.push_str(&format!(
-            "      - {}\n        with:\n          path: {CACHE_DIR}\n          key: {key}\n          fail-on-cache-miss: true\n",
-            uses("actions/cache/restore")
-        ));
-        s.push_str(&build_and_upload(&format!("wheels-{}-${{{{ strategy.job-index }}}}", g.slug)));
+        let cache = CacheSteps {
+            seed_restore: format!(
+                "      - {}\n        with:\n          path: {CACHE_DIR}\n          key: {key}\n          restore-keys: ccache-{}-\n",
+                uses("actions/cache/restore"),
+                g.slug
+            ),
+            seed_save: format!(
+                "      - {}\n        with:\n          path: {CACHE_DIR}\n          key: {key}\n",
+                uses("actions/cache/save")
+            ),
+            fan_out_restore: format!(
+                "      - {}\n        with:\n          path: {CACHE_DIR}\n          key: {key}\n          fail-on-cache-miss: true\n",
+                uses("actions/cache/restore")
+            ),
+        };
+        seeded_jobs(&mut s, &g, &cache);
     }
     Ok(s)
+}
+
+/// How one workflow carries an image's compile cache: into the seed (before its build), out
+/// of the seed (after it), into each fan-out job (before its build). Each is a step's YAML or
+/// empty.
+struct CacheSteps {
+    seed_restore: String,
+    seed_save: String,
+    fan_out_restore: String,
+}
+
+/// An image's seed job and, when it has more interpreters, its fan-out jobs (which `need` the
+/// seed); returns the ids of the jobs that build wheels.
+fn seeded_jobs(s: &mut String, g: &Group, cache: &CacheSteps) -> Vec<String> {
+    let seed_id = format!("seed-{}", g.slug);
+    s.push_str(&job_head(&seed_id, &format!("{} in {} (seed)", g.seed, g.slug), &g.runner, None, &g.image, &g.seed));
+    s.push_str("    steps:\n");
+    s.push_str(&checkout());
+    s.push_str(&cache.seed_restore);
+    s.push_str(&build_and_upload(&format!("wheels-{}-seed", g.slug)));
+    s.push_str(&cache.seed_save);
+    let mut ids = vec![seed_id.clone()];
+    if g.fan_out.is_empty() {
+        return ids;
+    }
+    let id = format!("wheels-{}", g.slug);
+    let name = format!("${{{{ matrix.python }}}} in {}", g.slug);
+    s.push_str(&job_head(&id, &name, &g.runner, Some(&seed_id), &g.image, "${{ matrix.python }}"));
+    s.push_str(&fan_out_matrix(g));
+    s.push_str("    steps:\n");
+    s.push_str(&checkout());
+    s.push_str(&cache.fan_out_restore);
+    s.push_str(&build_and_upload(&format!("wheels-{}-${{{{ strategy.job-index }}}}", g.slug)));
+    ids.push(id);
+    ids
 }
 
 /// `release.yml`: tags. No cache crosses runs: the seed compiles cold and hands its cache to
@@ -220,39 +236,19 @@ pub fn github_release(config: &Config) -> Result<String> {
     s.push_str("jobs:\n");
     let mut built = Vec::new();
     for g in groups(config)? {
-        let seed_id = format!("seed-{}", g.slug);
         let cache_artifact = format!("ccache-{}", g.slug);
-        s.push_str(&job_head(
-            &seed_id,
-            &format!("{} in {} (seed)", g.seed, g.slug),
-            &g.runner,
-            None,
-            &g.image,
-            &g.seed,
-        ));
-        s.push_str("    steps:\n");
-        s.push_str(&checkout());
-        s.push_str(&build_and_upload(&format!("wheels-{}-seed", g.slug)));
-        s.push_str(&format!(
-            "      - {}\n        with:\n          name: {cache_artifact}\n          path: {CACHE_DIR}\n          include-hidden-files: true\n          retention-days: 1\n",
-            uses("actions/upload-artifact")
-        ));
-        built.push(seed_id.clone());
-        if g.fan_out.is_empty() {
-            continue;
-        }
-        let id = format!("wheels-{}", g.slug);
-        let name = format!("${{{{ matrix.python }}}} in {}", g.slug);
-        s.push_str(&job_head(&id, &name, &g.runner, Some(&seed_id), &g.image, "${{ matrix.python }}"));
-        s.push_str(&fan_out_matrix(&g));
-        s.push_str("    steps:\n");
-        s.push_str(&checkout());
-        s.push_str(&format!(
-            "      - {}\n        with:\n          name: {cache_artifact}\n          path: {CACHE_DIR}\n",
-            uses("actions/download-artifact")
-        ));
-        s.push_str(&build_and_upload(&format!("wheels-{}-${{{{ strategy.job-index }}}}", g.slug)));
-        built.push(id);
+        let cache = CacheSteps {
+            seed_restore: String::new(),
+            seed_save: format!(
+                "      - {}\n        with:\n          name: {cache_artifact}\n          path: {CACHE_DIR}\n          include-hidden-files: true\n          retention-days: 1\n",
+                uses("actions/upload-artifact")
+            ),
+            fan_out_restore: format!(
+                "      - {}\n        with:\n          name: {cache_artifact}\n          path: {CACHE_DIR}\n",
+                uses("actions/download-artifact")
+            ),
+        };
+        built.extend(seeded_jobs(&mut s, &g, &cache));
     }
     s.push_str(&format!(
         "  deploy:\n    name: deploy folder, SHA256SUMS verified\n    needs: [{}]\n    runs-on: {}\n    permissions:\n      contents: read\n    steps:\n",
