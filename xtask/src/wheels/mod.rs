@@ -282,19 +282,20 @@ fn run_group(
         }
     }
     if !rest.is_empty() && !interrupt::interrupted() {
-        results.extend(run_parallel(rest, jobs, served.as_ref(), &one));
+        results.extend(run_parallel(rest, jobs, served.as_ref(), &one)?);
     }
     Ok(())
 }
 
-/// Runs `targets` on up to `jobs` threads, each with its own shell; the rows come back in the
-/// order of `targets`. Every thread stops taking targets after Ctrl-C.
+/// Runs `targets` on up to `jobs` threads, each with its own shell (made here, so a shell that
+/// cannot be made is the group's error rather than targets silently left out); the rows come
+/// back in the order of `targets`. Every thread stops taking targets after Ctrl-C.
 fn run_parallel<F>(
     targets: &[interpreters::Interpreter],
     jobs: usize,
     served: Option<&steps::Served>,
     one: &F,
-) -> Vec<TargetResult>
+) -> Result<Vec<TargetResult>>
 where
     F: Fn(&Shell, &interpreters::Interpreter, Option<&steps::Served>) -> (TargetResult, Option<steps::Landed>) + Sync,
 {
@@ -307,23 +308,24 @@ where
         jobs.min(targets.len()),
         targets.iter().map(|i| i.tag.as_str()).collect::<Vec<_>>().join(", ")
     );
+    let shells = (0..jobs.min(targets.len()))
+        .map(|_| Shell::new().context("cannot start a shell for a parallel target"))
+        .collect::<Result<Vec<Shell>>>()?;
     std::thread::scope(|scope| {
-        for _ in 0..jobs.min(targets.len()) {
-            scope.spawn(|| {
-                let Ok(sh) = Shell::new() else { return };
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    if i >= targets.len() || interrupt::interrupted() {
-                        break;
-                    }
-                    let (row, _) = one(&sh, &targets[i], served);
-                    eprintln!("[{}] {}", row.target, if row.ok() { "done" } else { "FAILED" });
-                    rows.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(row);
+        for sh in shells {
+            let (next, rows) = (&next, &rows);
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if i >= targets.len() || interrupt::interrupted() {
+                    break;
                 }
+                let (row, _) = one(&sh, &targets[i], served);
+                eprintln!("[{}] {}", row.target, if row.ok() { "done" } else { "FAILED" });
+                rows.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(row);
             });
         }
     });
-    rows.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().flatten().collect()
+    Ok(rows.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().flatten().collect())
 }
 
 /// Prints the summary and hints, writes the JSON report; exit 0 when every target passed.
