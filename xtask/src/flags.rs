@@ -49,7 +49,8 @@ pub enum Command {
     /// compile cache under the commit's key, then fan-out jobs restoring exactly it; [ci]
     /// interpreters_per_job puts several into one job) and release.yml (no cache across runs,
     /// deploy with SHA256SUMS, publish with Trusted Publishing and attestations); every action
-    /// pinned to a commit. `travis` writes the 2018 shape: one job per (image, interpreter).
+    /// pinned to a commit. `travis` writes the 2018 shape: one job per (image, interpreter) with
+    /// DOCKER_IMAGE and PY_VERSION.
     Ci(Ci),
     /// Repair the old auditwheel layout (move lib_* and db_plugins into the libs folder), only
     /// when the wheel's ELF files show the defect.
