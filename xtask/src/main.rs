@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use xtask::flags::{Command, Xtask};
 use xtask::library::config::{repo_root, Config, CONFIG_PATH};
-use xtask::{check_wheel, ci, deploy, fix_wheel, wheels};
+use xtask::{check_wheel, ci, deploy, fix_wheel, repair, wheels};
 
 /// Exit code for input the command cannot use (not a wheel, corrupt, bad config).
 const EXIT_UNUSABLE: u8 = 2;
@@ -29,6 +29,7 @@ fn run(flags: &Xtask) -> anyhow::Result<ExitCode> {
         Command::Deploy(d) => deploy::run(&xshell::Shell::new()?, &config, d),
         Command::Ci(c) => ci::run(&config, &repo_root(), c),
         Command::FixWheel(f) => fix_wheel::run(&config, f),
+        Command::Repair(r) => repair::run(&xshell::Shell::new()?, &config, r),
         Command::CheckWheel(c) => check_wheel::run(&config, c),
     }
 }

@@ -44,6 +44,8 @@ pub struct ElfInfo {
     /// Why the file fits no wheel architecture: an unknown machine, or 32-bit ARM that is not
     /// EABI5 hard-float (an armhf interpreter cannot load soft-float code).
     pub arch_problem: Option<String>,
+    /// Class, byte order, machine and OS ABI, which the loader matches a library by.
+    pub platform: Platform,
     /// The x86-64 microarchitecture level the file declares it needs (2, 3 or 4; none: the
     /// baseline), from its GNU property note.
     pub isa_level: Option<u8>,
@@ -64,6 +66,47 @@ pub struct ElfInfo {
     /// The module init function exported, if this is a Python extension module
     /// (`PyInit_<name>` for Python 3, `init<name>` for Python 2).
     pub python_init: Option<String>,
+}
+
+/// The ELF header facts the loader matches a library by: class, byte order, machine, OS ABI.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Platform {
+    pub is_64: bool,
+    pub little_endian: bool,
+    pub machine: u16,
+    pub osabi: u8,
+}
+
+impl Platform {
+    /// Read from the first bytes of an ELF file; None when they are no ELF header.
+    pub fn of(bytes: &[u8]) -> Option<Platform> {
+        if bytes.len() < 20 || &bytes[..4] != b"\x7fELF" {
+            return None;
+        }
+        let is_64 = match bytes[4] {
+            1 => false,
+            2 => true,
+            _ => return None,
+        };
+        let little_endian = match bytes[5] {
+            1 => true,
+            2 => false,
+            _ => return None,
+        };
+        let m = [bytes[18], bytes[19]];
+        let machine = if little_endian { u16::from_le_bytes(m) } else { u16::from_be_bytes(m) };
+        Some(Platform { is_64, little_endian, machine, osabi: bytes[7] })
+    }
+
+    /// auditwheel's `Platform.is_compatible`: same class, byte order and machine, and OS ABIs
+    /// that are equal or both among NONE/SYSV (0), GNU/LINUX (3).
+    pub fn is_compatible(&self, other: &Platform) -> bool {
+        let generic = |a: u8| a == 0 || a == 3;
+        (self.osabi == other.osabi || (generic(self.osabi) && generic(other.osabi)))
+            && self.is_64 == other.is_64
+            && self.little_endian == other.little_endian
+            && self.machine == other.machine
+    }
 }
 
 /// True when the bytes start like an ELF file.
@@ -152,6 +195,7 @@ pub fn parse(bytes: &[u8], file_name: &str) -> Result<ElfInfo> {
     Ok(ElfInfo {
         arch,
         arch_problem,
+        platform: Platform::of(bytes).unwrap_or_default(),
         isa_level,
         soname: elf.soname.map(str::to_string),
         needed: elf.libraries.iter().map(|s| s.to_string()).collect(),

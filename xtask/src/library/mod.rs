@@ -8,6 +8,8 @@
 //! - [`analysis`]: that one pass: every entry inflated once, hashed, read as ELF
 //! - [`loader`]: the ld.so simulation over the installed tree
 //! - [`policy`]: manylinux/musllinux policies (auditwheel's JSON, embedded) and the tag earned
+//! - [`graft`]: the native repair's plan (auditwheel's): which system libraries go into the
+//!   wheel and how each ELF file is patched, from a simulation of the build system's loader
 //! - [`plan`]: the repair plan (the 2018 old-layout move), decided from the loader graph
 //! - [`report`]: check-wheel's verdict on an analysed wheel, each finding with its level
 //! - [`pypi`]: what PyPI's upload checks would refuse (its platform tags kept as data)
@@ -22,6 +24,7 @@ pub mod abi3;
 pub mod analysis;
 pub mod config;
 pub mod elf;
+pub mod graft;
 pub mod image;
 pub mod loader;
 pub mod metadata;

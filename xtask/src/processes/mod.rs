@@ -10,6 +10,9 @@
 //! - [`docker`]: the engine check, pulls with retries, one long-lived container per image
 //! - [`interpreters`]: the interpreters a runner has, each asked for its tag; `--python` selection
 //! - [`compile_cache`]: ccache behind the compiler wrapper that makes it hit across interpreters
+//! - [`repair`]: the native repair carried out: graft plan, patchelf on copies, tags, writing
+//! - [`sysfs`]: the build system's files for the repair (host, or a container through one
+//!   long-lived shell), and which package each grafted library came from
 //! - [`tools`]: the tools venv, and the one table of tool pins
 
 pub mod compile_cache;
@@ -19,5 +22,7 @@ pub mod interpreters;
 pub mod interrupt;
 pub mod log;
 pub mod output;
+pub mod repair;
 pub mod runner;
+pub mod sysfs;
 pub mod tools;

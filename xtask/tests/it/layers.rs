@@ -2,7 +2,7 @@
 //! every spelling of a path counts: a `use`, a grouped `use crate::{a, b}`, a fully qualified
 //! `crate::other::f()`, a `super::` path, a re-export):
 //!
-//! - no command names another command (`wheels`, `fix_wheel`, `check_wheel`, `deploy`, `ci`);
+//! - no command names another command (`wheels`, `fix_wheel`, `repair`, `check_wheel`, `deploy`, `ci`);
 //! - the processes name no command and not the command line (`flags`);
 //! - the library names nothing above it (no command, no `flags`, no `processes`), prints
 //!   nothing and never exits the process.
@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use syn::visit::{self, Visit};
 
 /// The commands, one floor.
-const COMMANDS: &[&str] = &["wheels", "fix_wheel", "check_wheel", "deploy", "ci"];
+const COMMANDS: &[&str] = &["wheels", "fix_wheel", "repair", "check_wheel", "deploy", "ci"];
 /// Macros a library module must not use: it returns values and errors, commands print them.
 const PRINTING: &[&str] = &["print", "println", "eprint", "eprintln", "dbg"];
 

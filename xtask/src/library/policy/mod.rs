@@ -471,7 +471,7 @@ pub fn evaluate(req: &Requirements) -> Verdict {
 }
 
 /// The arch whose policies apply to `arch` (x86_64_v3 -> x86_64).
-fn baseline_arch(arch: &str) -> &str {
+pub fn baseline_arch(arch: &str) -> &str {
     ARCH_BASELINES.iter().find(|(a, _)| *a == arch).map_or(arch, |(_, base)| base)
 }
 

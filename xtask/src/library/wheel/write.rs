@@ -69,6 +69,215 @@ pub fn write_renamed(wheel: &Wheel, renames: &BTreeMap<String, String>, out: &mu
     }
 }
 
+/// What a repair changes in a wheel: entries whose bytes are replaced, entries added (the
+/// grafted libraries, placed before `.dist-info`; files added inside `.dist-info`, such as an
+/// SBOM), and the new WHEEL text. Every other entry is copied raw.
+#[derive(Debug, Default)]
+pub struct Edits {
+    pub replaced: BTreeMap<String, Vec<u8>>,
+    /// (entry name, bytes, unix mode).
+    pub added: Vec<(String, Vec<u8>, u32)>,
+    pub wheel_text: Option<String>,
+}
+
+/// An entry to deflate: its name, bytes, and (unix mode, timestamp).
+type Fresh<'a> = (String, &'a [u8], (u32, zip::DateTime));
+
+/// The deflate level of what a repair writes: zlib's default (6), as auditwheel's.
+const REPAIR_LEVEL: i64 = 6;
+
+/// Writes `wheel` with `edits` applied: changed and new entries deflated at level 6 on all
+/// cores (each into an archive of its own in memory, then copied raw), unchanged ones copied
+/// raw, RECORD rewritten with the new hashes and sizes, RECORD last. New entries carry the
+/// timestamp of the original WHEEL entry, so the same input gives the same bytes.
+pub fn write_edited(wheel: &Wheel, edits: &Edits, out: &mut (impl Write + Seek)) -> Result<()> {
+    let record_name = format!("{}/RECORD", wheel.dist_info);
+    let wheel_name = format!("{}/WHEEL", wheel.dist_info);
+    let mut archive = wheel.archive.clone();
+    let stamp = archive
+        .by_name(&wheel_name)
+        .ok()
+        .and_then(|f| f.last_modified())
+        .unwrap_or_default();
+
+    // What gets deflated: (name, bytes, options).
+    let mut fresh: Vec<Fresh> = Vec::new();
+    let deflated = |mode: u32, time: zip::DateTime| (mode, time);
+    for entry in &wheel.entries {
+        if let Some(bytes) = edits.replaced.get(&entry.name) {
+            let f = archive.by_index_raw(entry.index).map_err(|e| anyhow!("cannot read entry {}: {e}", entry.name))?;
+            let time = f.last_modified().unwrap_or(stamp);
+            let mode = entry.unix_mode.unwrap_or(0o644) & 0o7777;
+            fresh.push((entry.name.clone(), bytes.as_slice(), deflated(mode, time)));
+        }
+    }
+    let wheel_text = edits.wheel_text.as_ref().map(|t| t.as_bytes());
+    if let Some(t) = wheel_text {
+        fresh.push((wheel_name.clone(), t, deflated(0o644, stamp)));
+    }
+    for (name, bytes, mode) in &edits.added {
+        fresh.push((name.clone(), bytes.as_slice(), deflated(*mode, stamp)));
+    }
+    let packed = deflate_all(&fresh)?;
+    let packed: BTreeMap<&str, &Vec<u8>> = fresh.iter().map(|f| f.0.as_str()).zip(packed.iter()).collect();
+
+    // RECORD: the old rows, changed ones updated, new ones before RECORD's own row.
+    let row_of = |name: &str, bytes: &[u8]| {
+        use base64::Engine;
+        use sha2::{Digest, Sha256};
+        let hash = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(bytes));
+        RecordRow { path: name.to_string(), hash: Some(format!("sha256={hash}")), size: Some(bytes.len() as u64) }
+    };
+    let mut rows: Vec<RecordRow> = Vec::new();
+    for r in &wheel.record {
+        if r.path == record_name {
+            continue;
+        }
+        match (edits.replaced.get(&r.path), r.path == wheel_name, wheel_text) {
+            (Some(b), _, _) => rows.push(row_of(&r.path, b)),
+            (None, true, Some(t)) => rows.push(row_of(&r.path, t)),
+            _ => rows.push(r.clone()),
+        }
+    }
+    rows.extend(edits.added.iter().map(|(name, bytes, _)| row_of(name, bytes)));
+    rows.push(RecordRow { path: record_name.clone(), hash: None, size: None });
+    let record_text = record::write(&rows);
+
+    let dist_prefix = format!("{}/", wheel.dist_info);
+    let (mut dist, rest): (Vec<_>, Vec<_>) = wheel.entries.iter().partition(|e| e.name.starts_with(&dist_prefix));
+    dist.sort_by_key(|e| e.name == record_name);
+    let (dist_added, added): (Vec<_>, Vec<_>) = edits.added.iter().partition(|a| a.0.starts_with(&dist_prefix));
+
+    let mut latch = Latch { inner: out, error: None, pos: 0, end: 0 };
+    let mut zw = zip::ZipWriter::new(&mut latch);
+    let copy_packed = |zw: &mut zip::ZipWriter<&mut Latch<'_, _>>, name: &str| -> Result<()> {
+        let bytes = packed.get(name).ok_or_else(|| anyhow!("{name} was not packed"))?;
+        let mut one = zip::ZipArchive::new(std::io::Cursor::new(bytes.as_slice()))?;
+        zw.raw_copy_file(one.by_index_raw(0)?)?;
+        Ok(())
+    };
+    let mut copy_entry = |zw: &mut zip::ZipWriter<&mut Latch<'_, _>>, entry: &super::Entry| -> Result<()> {
+        if entry.name == record_name {
+            let options = archive.by_index_raw(entry.index)?.options();
+            zw.start_file(record_name.as_str(), options)?;
+            zw.write_all(record_text.as_bytes())?;
+        } else if packed.contains_key(entry.name.as_str()) {
+            copy_packed(zw, &entry.name)?;
+        } else {
+            let file = archive.by_index_raw(entry.index).map_err(|e| anyhow!("cannot read entry {}: {e}", entry.name))?;
+            zw.raw_copy_file(file).with_context(|| format!("cannot copy entry {}", entry.name))?;
+        }
+        Ok(())
+    };
+    for entry in rest {
+        copy_entry(&mut zw, entry)?;
+    }
+    for (name, _, _) in &added {
+        copy_packed(&mut zw, name)?;
+    }
+    let (before_record, record): (Vec<_>, Vec<_>) = dist.into_iter().partition(|e| e.name != record_name);
+    for entry in before_record {
+        copy_entry(&mut zw, entry)?;
+    }
+    for (name, _, _) in &dist_added {
+        copy_packed(&mut zw, name)?;
+    }
+    for entry in record {
+        copy_entry(&mut zw, entry)?;
+    }
+    zw.finish()?;
+    match latch.error {
+        Some(e) => Err(anyhow!("cannot write the wheel: {e}")),
+        None => Ok(()),
+    }
+}
+
+/// Deflates each item into a one-entry archive in memory, on all cores, largest first (the
+/// largest bounds the whole).
+fn deflate_all(items: &[Fresh]) -> Result<Vec<Vec<u8>>> {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(items[i].1.len()));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<Result<Vec<u8>>>>> =
+        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len().max(1));
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                // Level 6 is valid: the constructor cannot fail.
+                let level = libdeflater::CompressionLvl::new(REPAIR_LEVEL as i32).unwrap_or_default();
+                let mut compressor = libdeflater::Compressor::new(level);
+                loop {
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&i) = order.get(k) else { break };
+                    let (name, bytes, options) = &items[i];
+                    let one = one_entry_archive(&mut compressor, name, bytes, options);
+                    *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(one);
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()).unwrap_or_else(|| Err(anyhow!("not deflated"))))
+        .collect()
+}
+
+/// A zip archive of one deflated entry, built by hand around libdeflate's output (libdeflate
+/// compresses smaller and faster than zlib at the same level; the zip writer then copies the
+/// entry raw). Entries of 4 GiB and more are refused: no wheel entry is that large.
+fn one_entry_archive(
+    compressor: &mut libdeflater::Compressor,
+    name: &str,
+    bytes: &[u8],
+    (mode, time): &(u32, zip::DateTime),
+) -> Result<Vec<u8>> {
+    let mut packed = vec![0u8; compressor.deflate_compress_bound(bytes.len())];
+    let n = compressor.deflate_compress(bytes, &mut packed).map_err(|e| anyhow!("cannot deflate {name}: {e:?}"))?;
+    packed.truncate(n);
+    let (size, csize) = (u32::try_from(bytes.len()), u32::try_from(n));
+    let (Ok(size), Ok(csize)) = (size, csize) else { bail!("{name} is 4 GiB or more") };
+    let crc = libdeflater::crc32(bytes);
+    let flags: u16 = if name.is_ascii() { 0 } else { 0x0800 };
+    let name_len = u16::try_from(name.len()).map_err(|_| anyhow!("{name}: the name is too long"))?;
+    let mut z = Vec::with_capacity(n + 2 * name.len() + 120);
+    let common = |z: &mut Vec<u8>| {
+        z.extend(20u16.to_le_bytes()); // version needed: 2.0 (deflate)
+        z.extend(flags.to_le_bytes());
+        z.extend(8u16.to_le_bytes()); // deflate
+        z.extend(time.timepart().to_le_bytes());
+        z.extend(time.datepart().to_le_bytes());
+        z.extend(crc.to_le_bytes());
+        z.extend(csize.to_le_bytes());
+        z.extend(size.to_le_bytes());
+        z.extend(name_len.to_le_bytes());
+        z.extend(0u16.to_le_bytes()); // extra field length
+    };
+    z.extend(0x0403_4b50u32.to_le_bytes());
+    common(&mut z);
+    z.extend(name.as_bytes());
+    z.extend(&packed);
+    let cd_start = z.len() as u32;
+    z.extend(0x0201_4b50u32.to_le_bytes());
+    z.extend((3u16 << 8 | 20).to_le_bytes()); // made by: Unix, 2.0
+    common(&mut z);
+    z.extend(0u16.to_le_bytes()); // comment length
+    z.extend(0u16.to_le_bytes()); // disk
+    z.extend(0u16.to_le_bytes()); // internal attributes
+    z.extend((((mode & 0o7777) | 0o100000) << 16).to_le_bytes());
+    z.extend(0u32.to_le_bytes()); // local header offset
+    z.extend(name.as_bytes());
+    let cd_size = z.len() as u32 - cd_start;
+    z.extend(0x0605_4b50u32.to_le_bytes());
+    z.extend([0u8; 4]); // this disk, the central directory's disk
+    z.extend(1u16.to_le_bytes());
+    z.extend(1u16.to_le_bytes());
+    z.extend(cd_size.to_le_bytes());
+    z.extend(cd_start.to_le_bytes());
+    z.extend(0u16.to_le_bytes());
+    Ok(z)
+}
+
 /// Puts a copy of a finished wheel into `out_dir` (made if missing) atomically, through
 /// [`atomic_write`]: the folder never holds half a wheel. Returns the copy's path.
 pub fn copy_into_folder(wheel: &Path, out_dir: &Path) -> Result<PathBuf> {
