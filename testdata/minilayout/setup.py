@@ -62,7 +62,39 @@ class MiniExtension(Extension):
         self.is_library = is_library
 
 
+# MINILAYOUT_BUILD_JOBS=N compiles each library's sources on N threads (as KLayout's setup.py
+# does with KLAYOUT_SETUP_MULTICORE): the compiler runs as a separate process, so threads are
+# enough. The object files are the same as a serial build's.
+BUILD_JOBS = os.environ.get("MINILAYOUT_BUILD_JOBS", "1")
+if not BUILD_JOBS.isdigit() or int(BUILD_JOBS) < 1:
+    raise SystemExit("MINILAYOUT_BUILD_JOBS=%r: give a number of jobs, 1 or more" % BUILD_JOBS)
+BUILD_JOBS = int(BUILD_JOBS)
+
+
+def parallel_compile(self, sources, output_dir=None, macros=None, include_dirs=None, debug=0,
+                     extra_preargs=None, extra_postargs=None, depends=None):
+    macros, objects, extra_postargs, pp_opts, build = self._setup_compile(
+        output_dir, macros, include_dirs, sources, depends, extra_postargs)
+    cc_args = self._get_cc_args(pp_opts, debug, extra_preargs)
+
+    def one(obj):
+        src, ext = build[obj]
+        self._compile(obj, src, ext, cc_args, extra_postargs, pp_opts)
+
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=BUILD_JOBS) as pool:
+        # list() re-raises the first compile error
+        list(pool.map(one, objects))
+    return objects
+
+
 class minilayout_build_ext(build_ext):
+
+    def build_extensions(self):
+        if BUILD_JOBS > 1:
+            import types
+            self.compiler.compile = types.MethodType(parallel_compile, self.compiler)
+        build_ext.build_extensions(self)
 
     # Like KLayout's, this build links with the interpreter's LDSHARED as it is: with a
     # pyenv interpreter that carries "-Wl,-rpath,<prefix>/lib", which the xtask's build

@@ -25,6 +25,7 @@ pub struct Config {
     pub docker: Docker,
     pub ci: Ci,
     pub fix_wheel: FixWheel,
+    pub repair: Repair,
     /// Folders of plugins that a library loads from its own folder at run time, which no ELF
     /// tag records; check-wheel verifies them and fix-wheel moves them with their library.
     pub runtime_folders: Vec<RuntimeFolder>,
@@ -46,6 +47,11 @@ pub struct Project {
     pub build_env: BTreeMap<String, String>,
     /// Names (globs) in the project folder that are not copied into a target's build folder.
     pub exclude: Vec<String>,
+    /// The environment variable through which the build takes its number of parallel compile
+    /// jobs (KLayout: `KLAYOUT_SETUP_MULTICORE`; the miniature: `MINILAYOUT_BUILD_JOBS`).
+    /// The first target of a group gets every core; targets that build side by side share
+    /// them. Empty: none is set (a value in `build_env` wins over it).
+    pub parallel_env: String,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
@@ -87,6 +93,7 @@ impl Default for Project {
             ]
             .map(String::from)
             .to_vec(),
+            parallel_env: String::new(),
         }
     }
 }
@@ -285,6 +292,25 @@ impl Default for FixWheel {
     }
 }
 
+/// How `wheels` grafts the system libraries a wheel needs into it.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Repair {
+    /// `native` (default: this tool's own repair, the same as `cargo xtask repair`) or
+    /// `auditwheel` (`auditwheel repair` where the target builds).
+    pub tool: RepairTool,
+    /// SONAMEs or real paths (globs) left on the system (auditwheel's `--exclude`).
+    pub exclude: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum RepairTool {
+    #[default]
+    Native,
+    Auditwheel,
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -295,6 +321,7 @@ impl Default for Config {
             docker: Docker::default(),
             ci: Ci::default(),
             fix_wheel: FixWheel::default(),
+            repair: Repair::default(),
             runtime_folders: vec![RuntimeFolder { folder: "db_plugins".into(), beside: "lib_db".into() }],
         }
     }

@@ -31,6 +31,7 @@ use crate::processes::interpreters;
 use crate::processes::interrupt;
 use crate::processes::log::{Ci, Log};
 use crate::processes::runner::{heartbeat_from_env, Runner};
+use crate::library::config::RepairTool;
 use crate::processes::tools::{self, Auditwheel};
 use steps::Ctx;
 use summary::TargetResult;
@@ -235,7 +236,10 @@ fn run_group(
     // What the targets share, without the run's shell (each parallel target has its own).
     let (config, root, project, source_date_epoch, not_copied, out_dir) =
         (&run.config, &run.root, &run.project, &run.source_date_epoch, &run.not_copied, &run.flags.out_dir);
-    let one = |sh: &Shell, interp: &interpreters::Interpreter, served: Option<&steps::Served>| {
+    let native = run.config.repair.tool == RepairTool::Native;
+    let patchelf = if native { Some(tools::patchelf(run.sh, &target_dir())?) } else { None };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let one = |sh: &Shell, interp: &interpreters::Interpreter, served: Option<&steps::Served>, build_jobs: usize| {
         let target = format!("{group}-{}", interp.tag);
         let ctx = Ctx {
             sh,
@@ -250,6 +254,8 @@ fn run_group(
             project: project.clone(),
             source_date_epoch: source_date_epoch.clone(),
             auditwheel,
+            patchelf: patchelf.as_deref(),
+            build_jobs,
             not_copied,
         };
         let log = root.join("logs").join(format!("{target}.log"));
@@ -270,7 +276,8 @@ fn run_group(
         }
         let target = format!("{group}-{}", interp.tag);
         run.ci.start(&target);
-        let (row, landed) = one(run.sh, interp, served.as_ref());
+        // A target that runs alone compiles with every core.
+        let (row, landed) = one(run.sh, interp, served.as_ref(), cores);
         run.ci.end(&target);
         if served.is_none() {
             served = landed.and_then(|l| steps::Served::from_landed(&l, &target));
@@ -282,7 +289,9 @@ fn run_group(
         }
     }
     if !rest.is_empty() && !interrupt::interrupted() {
-        results.extend(run_parallel(rest, jobs, served.as_ref(), &one)?);
+        // Side by side, the targets share the cores.
+        let share = (cores / jobs.min(rest.len())).max(1);
+        results.extend(run_parallel(rest, jobs, served.as_ref(), &|sh, i, s| one(sh, i, s, share))?);
     }
     Ok(())
 }

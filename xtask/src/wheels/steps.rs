@@ -10,7 +10,8 @@ use xshell::Shell;
 
 use super::link;
 use crate::library::analysis::Analysis;
-use crate::library::config::{glob_match, BuildMethod, Config};
+use crate::library::config::{glob_match, BuildMethod, Config, RepairTool};
+use crate::library::graft::search::SystemFs;
 use crate::library::loader::Graph;
 use crate::library::plan::{self, Plan};
 use crate::library::report;
@@ -19,6 +20,8 @@ use crate::processes::compile_cache::{self, Cache, CC_WRAPPER};
 use crate::processes::interpreters::Interpreter;
 use crate::processes::log::Log;
 use crate::processes::runner::Runner;
+use crate::processes::repair::{self as native, Options as RepairOptions, Tools as RepairTools};
+use crate::processes::sysfs::{self, ContainerFs, HostFs};
 use crate::processes::tools::Auditwheel;
 
 /// Everything a step of one target needs.
@@ -38,6 +41,10 @@ pub struct Ctx<'a> {
     pub project: PathBuf,
     pub source_date_epoch: Option<String>,
     pub auditwheel: &'a Auditwheel,
+    /// patchelf on the host, for the native repair (None with `tool = "auditwheel"`).
+    pub patchelf: Option<&'a Path>,
+    /// How many compile jobs the build may run ([project] parallel_env).
+    pub build_jobs: usize,
     /// Folders the project's copy leaves out, should they lie inside it: the run's own.
     pub not_copied: &'a [PathBuf],
 }
@@ -68,7 +75,7 @@ pub struct Built {
     pub wheel: PathBuf,
 }
 
-/// The wheel after `auditwheel repair` (or the built one, when it has no ELF file).
+/// The wheel after the graft step (or the built one, when it has no ELF file).
 pub struct Repaired {
     pub wheel: PathBuf,
 }
@@ -274,6 +281,9 @@ pub fn build_wheel(ctx: &Ctx, log: &mut Log, source: &Source) -> Result<Built> {
         let i = ctx.interp;
         env.extend(link::build_env(&i.ldshared, &i.ldcxxshared, &i.cc, CC_WRAPPER));
     }
+    if !ctx.config.project.parallel_env.is_empty() {
+        env.push((ctx.config.project.parallel_env.clone(), ctx.build_jobs.to_string()));
+    }
     env.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
     // Each heartbeat says how many compiles finished, from ccache's counters.
     let progress = || {
@@ -301,13 +311,54 @@ fn single_wheel(dir: &Path) -> Result<PathBuf> {
     }
 }
 
-/// `auditwheel repair` into `repaired/`; a wheel with no ELF file needs none (it is told by
-/// the first bytes of each entry, without reading the wheel whole).
-pub fn auditwheel_repair(ctx: &Ctx, log: &mut Log, built: Built) -> Result<Repaired> {
+/// Grafts the system libraries the wheel needs into it, into `repaired/`, with the config's
+/// tool; a wheel with no ELF file needs nothing (told by the first bytes of each entry,
+/// without reading the wheel whole).
+pub fn graft(ctx: &Ctx, log: &mut Log, built: Built) -> Result<Repaired> {
     if !Wheel::open(&built.wheel)?.has_elf()? {
-        log.note("no ELF file in the wheel: auditwheel has nothing to repair");
+        log.note("no ELF file in the wheel: nothing to graft");
         return Ok(Repaired { wheel: built.wheel });
     }
+    match (ctx.config.repair.tool, ctx.patchelf) {
+        (RepairTool::Native, Some(patchelf)) => native_repair(ctx, log, built, patchelf),
+        _ => auditwheel_repair(ctx, log, built),
+    }
+}
+
+/// The native repair (`cargo xtask repair`'s): the logic runs here, the build system's files
+/// are read where the build ran (a container's through one long-lived shell in it), patchelf
+/// runs on the host over copies. The platform is the build system's `AUDITWHEEL_PLAT` (the
+/// pypa images set it), else the best the wheel earns.
+fn native_repair(ctx: &Ctx, log: &mut Log, built: Built, patchelf: &Path) -> Result<Repaired> {
+    let out = ctx.work.join("repaired");
+    let container;
+    let fs: &dyn SystemFs = if ctx.runner.is_host() {
+        &HostFs
+    } else {
+        container = ContainerFs::start(ctx.sh, ctx.runner, &ctx.work)?;
+        &container
+    };
+    let plat = fs.env("AUDITWHEEL_PLAT").filter(|p| !p.is_empty());
+    let packages = |paths: &[String]| sysfs::packages_of(ctx.sh, ctx.runner, &ctx.work, paths).unwrap_or_default();
+    let tools = RepairTools { patchelf, scratch: &ctx.work, packages: &packages };
+    let opts = RepairOptions { plat: plat.clone(), exclude: ctx.config.repair.exclude.clone(), only_plat: false };
+    log.note(&format!(
+        "native repair of {} (plat {}, patchelf {})",
+        built.wheel.display(),
+        plat.as_deref().unwrap_or("auto"),
+        patchelf.display()
+    ));
+    let done = native::repair(ctx.config, &built.wheel, &out, &opts, fs, &tools)?;
+    log.note(&format!(
+        "grafted: {}; tags: {}",
+        if done.grafted.is_empty() { "nothing".to_string() } else { done.grafted.join(", ") },
+        done.platforms.join(".")
+    ));
+    Ok(Repaired { wheel: done.wheel })
+}
+
+/// `auditwheel repair` into `repaired/`, where the target builds.
+fn auditwheel_repair(ctx: &Ctx, log: &mut Log, built: Built) -> Result<Repaired> {
     let out = ctx.work.join("repaired");
     std::fs::create_dir_all(&out)?;
     let mut env = ctx.auditwheel.env.clone();

@@ -16,7 +16,7 @@ use crate::processes::compile_cache::Stats;
 pub enum Step {
     Prepare,
     Build,
-    Auditwheel,
+    Graft,
     Repair,
     Check,
     Test,
@@ -28,7 +28,7 @@ impl Step {
         match self {
             Step::Prepare => "prepare",
             Step::Build => "build",
-            Step::Auditwheel => "auditwheel",
+            Step::Graft => "graft",
             Step::Repair => "repair",
             Step::Check => "check",
             Step::Test => "test",

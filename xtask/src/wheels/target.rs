@@ -39,7 +39,7 @@ impl Run<'_> {
         let built = self.step(Step::Build, |log| steps::build_wheel(ctx, log, &source));
         self.result.cache = crate::processes::compile_cache::stats_of(&ctx.stats_log());
         let built = built?;
-        let repaired = self.step(Step::Auditwheel, |log| steps::auditwheel_repair(ctx, log, built))?;
+        let repaired = self.step(Step::Graft, |log| steps::graft(ctx, log, built))?;
         let fixed = self.step(Step::Repair, |log| steps::repair(ctx, log, repaired))?;
         let checked = self.step(Step::Check, |log| steps::check(ctx, log, fixed))?;
         let tested = self.step(Step::Test, |log| steps::test_wheel(ctx, log, checked))?;
