@@ -121,6 +121,10 @@ pub fn repair(
             a.elf.insert(entry.clone(), info.clone());
             a.digests.insert(entry, Digest { hash: String::new(), size: 0 });
         }
+        // Excluded libraries count as the system's, as auditwheel drops them from every tree.
+        for info in a.elf.values_mut() {
+            info.needed.retain(|n| !opts.exclude.iter().any(|e| crate::library::config::glob_match(e, n)));
+        }
         let graph = a.graph(&config.runtime_folders);
         let verdict = report::report(config, &a, &graph);
         let earned = policy::by_tag(&verdict.overall_tag).filter(|p| p.libc == libc);

