@@ -54,7 +54,7 @@ fn print(label: &str, targets: &[Value]) {
             t["target"].as_str().unwrap(),
             step(t, "prepare"),
             step(t, "build"),
-            step(t, "auditwheel"),
+            step(t, "graft"),
             step(t, "test"),
             t["seconds"].as_f64().unwrap(),
             step(t, "build") / first,

@@ -30,7 +30,11 @@ pub fn run(sh: &Shell, config: &Config, flags: &flags::Repair) -> Result<ExitCod
     for wheel in &flags.wheels {
         let start = Instant::now();
         let done = repair::repair(config, wheel, &flags.wheel_dir, &opts, &HostFs, &tools)?;
-        let grafted = if done.grafted.is_empty() { "nothing grafted".to_string() } else { format!("grafted {}", done.grafted.join(", ")) };
+        let grafted = if done.grafted.is_empty() {
+            "nothing grafted".to_string()
+        } else {
+            format!("grafted {}", done.grafted.join(", "))
+        };
         eprintln!(
             "{}: {grafted}; {} in {:.2} s",
             text::path(wheel),

@@ -85,7 +85,8 @@ pub fn repair(
     let requested = match opts.plat.as_deref().filter(|p| *p != "auto") {
         None => None,
         Some(p) => {
-            let policy = policy::by_tag(p).ok_or_else(|| anyhow!("--plat {p}: no manylinux or musllinux policy of that name"))?;
+            let policy = policy::by_tag(p)
+                .ok_or_else(|| anyhow!("--plat {p}: no manylinux or musllinux policy of that name"))?;
             let (_, p_arch) = policy::split_platform_tag(p).unwrap_or(("", ""));
             if p_arch != arch {
                 bail!("cannot repair {shown}, built for {arch}, to {p}");
@@ -129,7 +130,13 @@ pub fn repair(
         let verdict = report::report(config, &a, &graph);
         let earned = policy::by_tag(&verdict.overall_tag).filter(|p| p.libc == libc);
         let top = match (requested, earned) {
-            (Some(r), Some(e)) if e.priority >= r.priority => if opts.only_plat { r } else { e },
+            (Some(r), Some(e)) if e.priority >= r.priority => {
+                if opts.only_plat {
+                    r
+                } else {
+                    e
+                }
+            }
             (Some(r), _) => bail!(
                 "cannot repair {shown} to {}: the wheel earns {} ({})",
                 r.tag(&arch),
@@ -312,7 +319,11 @@ fn run_all(patchelf: &Path, jobs: &[(PathBuf, Vec<String>, bool, String)]) -> Re
                 let out = Command::new(patchelf).args(args).arg(file).output();
                 let failed = match out {
                     Ok(o) if o.status.success() => None,
-                    Ok(o) => Some(format!("patchelf {} {name}: {}", args.join(" "), String::from_utf8_lossy(&o.stderr).trim())),
+                    Ok(o) => Some(format!(
+                        "patchelf {} {name}: {}",
+                        args.join(" "),
+                        String::from_utf8_lossy(&o.stderr).trim()
+                    )),
                     Err(e) => Some(format!("cannot run {}: {e}", patchelf.display())),
                 };
                 if let Some(f) = failed {

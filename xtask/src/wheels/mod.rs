@@ -22,6 +22,7 @@ use anyhow::{bail, Context, Result};
 use xshell::Shell;
 
 use crate::flags;
+use crate::library::config::RepairTool;
 use crate::library::config::{repo_root, target_dir, Config};
 use crate::library::image;
 use crate::library::wheel::write;
@@ -31,7 +32,6 @@ use crate::processes::interpreters;
 use crate::processes::interrupt;
 use crate::processes::log::{Ci, Log};
 use crate::processes::runner::{heartbeat_from_env, Runner};
-use crate::library::config::RepairTool;
 use crate::processes::tools::{self, Auditwheel};
 use steps::Ctx;
 use summary::TargetResult;

@@ -19,8 +19,8 @@ use crate::library::wheel::{write, Wheel};
 use crate::processes::compile_cache::{self, Cache, CC_WRAPPER};
 use crate::processes::interpreters::Interpreter;
 use crate::processes::log::Log;
-use crate::processes::runner::Runner;
 use crate::processes::repair::{self as native, Options as RepairOptions, Tools as RepairTools};
+use crate::processes::runner::Runner;
 use crate::processes::sysfs::{self, ContainerFs, HostFs};
 use crate::processes::tools::Auditwheel;
 

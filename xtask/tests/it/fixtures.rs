@@ -30,8 +30,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use crate::support::{
-    assert_same_repair, bytes, check_json, copy_to, install_and_run, pack_wheel, pyenv_python, target_dir, text,
-    tools, tools_path, write_dist_info, xtask, TempDir,
+    assert_same_repair, bytes, check_json, copy_to, install_and_run, pack_wheel, pyenv_python, target_dir, text, tools,
+    tools_path, write_dist_info, xtask, TempDir,
 };
 use serde_json::Value;
 use xshell::{cmd, Shell};

@@ -507,6 +507,8 @@ pub struct RepairFacts {
     pub files: std::collections::BTreeSet<String>,
     pub elf: std::collections::BTreeMap<String, (Vec<String>, Option<String>, Vec<String>, Vec<String>)>,
     pub tags: std::collections::BTreeSet<String>,
+    /// The SBOM's components (bom-ref and purl), the wheel's own and each grafted package's.
+    pub sbom: std::collections::BTreeSet<String>,
 }
 
 /// Also returns the compressed bytes of those files (the measure of compression: the archive's
@@ -518,10 +520,18 @@ pub fn repair_facts(whl: &Path) -> (RepairFacts, u64) {
         files: Default::default(),
         elf: Default::default(),
         tags: wheel.declared_tags().into_iter().collect(),
+        sbom: Default::default(),
     };
     let mut packed = 0;
     for e in wheel.files() {
-        if e.name.ends_with(".dist-info/RECORD") || e.name.contains(".dist-info/sboms/") {
+        if e.name.contains(".dist-info/sboms/") {
+            let doc: Value = serde_json::from_slice(&wheel.read_entry(&e.name).unwrap()).unwrap();
+            for c in doc["components"].as_array().unwrap() {
+                facts.sbom.insert(format!("{} {}", c["bom-ref"].as_str().unwrap(), c["purl"].as_str().unwrap()));
+            }
+            continue;
+        }
+        if e.name.ends_with(".dist-info/RECORD") {
             continue;
         }
         facts.files.insert(e.name.clone());
@@ -570,4 +580,26 @@ pub fn tools_path() -> std::ffi::OsString {
     let mut dirs = vec![tools().venv.join("bin")];
     dirs.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
     std::env::join_paths(dirs).unwrap()
+}
+
+/// `auditwheel repair` of `whl` (under `mount`, a host folder) in a fresh container of `image`,
+/// as the invoking user, into `mount/oracle/`: the oracle for a wheel the native repair
+/// handled in that image.
+pub fn auditwheel_in_container(image: &str, mount: &Path, whl: &Path) -> PathBuf {
+    let rel = whl.strip_prefix(mount).expect("the wheel lies under the mount");
+    let out = mount.join("oracle");
+    let _ = std::fs::remove_dir_all(&out);
+    use std::os::unix::fs::MetadataExt;
+    let user = format!("{}:{}", std::fs::metadata(mount).unwrap().uid(), std::fs::metadata(mount).unwrap().gid());
+    let o = Command::new("docker")
+        .args(["run", "--rm", "-u", &user, "-e", "HOME=/tmp", "-v"])
+        .arg(format!("{}:/x", mount.display()))
+        .args([image, "auditwheel", "repair", "-w", "/x/oracle"])
+        .arg(Path::new("/x").join(rel))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "auditwheel repair in {image}:\n{}", text(&o));
+    let w = list_wheels(&out);
+    assert_eq!(w.len(), 1, "{w:?}");
+    w[0].clone()
 }

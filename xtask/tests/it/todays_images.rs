@@ -120,6 +120,18 @@ fn current_standin_builds_cp313_to_cp315_and_cp314t_from_one_cold_cache() {
         let c = crate::support::xtask(&["check-wheel", whl.to_str().unwrap()]);
         assert!(c.status.success(), "{}", text(&c));
     }
+    // The native repair against auditwheel in the same image, SBOM included (forky's dpkg
+    // knows libbz2 under /usr/lib, so both name its package).
+    let built = list_wheels(
+        &w.join("runs").join(format!("{}-cp313-cp313", xtask::library::image::slug(&reference))).join("dist"),
+    );
+    let oracle = crate::support::auditwheel_in_container(&reference, &w, &built[0]);
+    let native = landed.iter().find(|p| p.to_string_lossy().contains("-cp313-")).unwrap();
+    crate::support::assert_same_repair(native, &oracle);
+    assert!(
+        crate::support::repair_facts(native).0.sbom.iter().any(|c| c.contains("pkg:deb/debian/libbz2")),
+        "the SBOM names libbz2's package"
+    );
     let ft: Vec<_> = landed.iter().filter(|p| p.to_string_lossy().contains("-cp314-cp314t-")).collect();
     assert_eq!(ft.len(), 1, "{landed:?}");
     let names = entries(ft[0]);

@@ -218,7 +218,8 @@ pub fn plan(wheel: &WheelFiles, sys: &mut System, policy: &Policy, exclude: &[St
         let origin = Place::Wheel(crate::library::loader::parent(entry).to_string());
         let mut rpaths: Vec<String> = Vec::new();
         for r in old.iter().chain(std::iter::once(&new_rpath)) {
-            let inside = r == &new_rpath || (is_token_path(r) && matches!(expand_entry(r, &origin), Some(Place::Wheel(_))));
+            let inside =
+                r == &new_rpath || (is_token_path(r) && matches!(expand_entry(r, &origin), Some(Place::Wheel(_))));
             if inside && !rpaths.contains(r) {
                 rpaths.push(r.clone());
             }
@@ -337,15 +338,8 @@ fn walk(
     }
     let (rpaths, runpaths) = search_paths(wheel, sys, info, origin);
     let system = |dirs: &[String]| dirs.iter().map(|d| Place::System(d.clone())).collect::<Vec<_>>();
-    let dirs: Vec<Place> = [
-        root.0.to_vec(),
-        rpaths,
-        runpaths,
-        system(&sys.ld.env),
-        root.1.to_vec(),
-        system(&sys.ld.conf),
-    ]
-    .concat();
+    let dirs: Vec<Place> =
+        [root.0.to_vec(), rpaths, runpaths, system(&sys.ld.env), root.1.to_vec(), system(&sys.ld.conf)].concat();
     for soname in &info.needed {
         if all.contains_key(soname) || exclude.iter().any(|e| glob_match(e, soname)) {
             continue;
@@ -411,7 +405,12 @@ fn find(
 /// A root's external libraries for `policy` (auditwheel's `lddtree_external_references`):
 /// its needs that are not whitelisted, closed over the needs of those, minus what was found
 /// inside the wheel.
-fn external_refs(tree: &BTreeMap<String, Lib>, root: &ElfInfo, policy: &Policy, exclude: &[String]) -> BTreeSet<String> {
+fn external_refs(
+    tree: &BTreeMap<String, Lib>,
+    root: &ElfInfo,
+    policy: &Policy,
+    exclude: &[String],
+) -> BTreeSet<String> {
     let keep = |n: &&String| {
         !is_loader(n) && !policy.allows_library(n) && !exclude.iter().any(|e| glob_match(e, n)) && tree.contains_key(*n)
     };

@@ -50,7 +50,13 @@ pub fn quote(value: &str) -> String {
 /// The SBOM for a wheel named `wheel_file` (its final name) of `dist` `version`, from the
 /// grafted libraries' paths (as found) and their packages; None when no package is known (as
 /// auditwheel writes none then).
-pub fn sbom(dist: &str, version: &str, wheel_file: &str, provided: &[(String, ProvidedBy)], tool_version: &str) -> Option<Value> {
+pub fn sbom(
+    dist: &str,
+    version: &str,
+    wheel_file: &str,
+    provided: &[(String, ProvidedBy)],
+    tool_version: &str,
+) -> Option<Value> {
     if provided.is_empty() {
         return None;
     }
@@ -61,7 +67,9 @@ pub fn sbom(dist: &str, version: &str, wheel_file: &str, provided: &[(String, Pr
     let mut dependencies = Vec::new();
     for (path, p) in provided {
         let bom_ref = format!("{}#{}", p.purl(), super::sha256_hex(path.as_bytes()));
-        components.push(json!({"type": "library", "bom-ref": bom_ref, "name": p.name, "version": p.version, "purl": p.purl()}));
+        components.push(
+            json!({"type": "library", "bom-ref": bom_ref, "name": p.name, "version": p.version, "purl": p.purl()}),
+        );
         depends.push(Value::String(bom_ref.clone()));
         dependencies.push(json!({"ref": bom_ref}));
     }
@@ -127,10 +135,16 @@ mod tests {
 
     #[test]
     fn package_tool_outputs() {
-        assert_eq!(dpkg_search_package("libbz2-1.0:amd64: /usr/lib/x86_64-linux-gnu/libbz2.so.1.0.4\n").as_deref(), Some("libbz2-1.0"));
+        assert_eq!(
+            dpkg_search_package("libbz2-1.0:amd64: /usr/lib/x86_64-linux-gnu/libbz2.so.1.0.4\n").as_deref(),
+            Some("libbz2-1.0")
+        );
         assert_eq!(dpkg_version("Package: x\nStatus: ok\nVersion: 1.0.8-5+b1\n").as_deref(), Some("1.0.8-5+b1"));
         assert_eq!(rpm_query("bzip2-libs 1.0.6 26.el8 x86_64"), Some(("bzip2-libs".into(), "1.0.6-26.el8".into())));
-        assert_eq!(apk_owner("/usr/lib/libbz2.so.1 is owned by libbz2-1.0.8-r6"), Some(("libbz2".into(), "1.0.8-r6".into())));
+        assert_eq!(
+            apk_owner("/usr/lib/libbz2.so.1 is owned by libbz2-1.0.8-r6"),
+            Some(("libbz2".into(), "1.0.8-r6".into()))
+        );
         assert_eq!(os_release_id("NAME=\"Debian\"\nID=debian\n").as_deref(), Some("debian"));
         assert_eq!(os_release_id("ID=\"almalinux\"").as_deref(), Some("almalinux"));
     }

@@ -80,7 +80,8 @@ impl SystemFs for HostFs {
 
     fn list(&self, dir: &str) -> Vec<String> {
         let Ok(rd) = std::fs::read_dir(dir) else { return Vec::new() };
-        let mut names: Vec<String> = rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        let mut names: Vec<String> =
+            rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
         names.sort();
         names
     }
@@ -159,8 +160,11 @@ pub struct LdPaths {
 
 impl LdPaths {
     pub fn load(fs: &dyn SystemFs, libc: Libc) -> LdPaths {
-        let env_value: Vec<String> =
-            ["AUDITWHEEL_LD_LIBRARY_PATH", "LD_LIBRARY_PATH"].iter().filter_map(|v| fs.env(v)).filter(|v| !v.is_empty()).collect();
+        let env_value: Vec<String> = ["AUDITWHEEL_LD_LIBRARY_PATH", "LD_LIBRARY_PATH"]
+            .iter()
+            .filter_map(|v| fs.env(v))
+            .filter(|v| !v.is_empty())
+            .collect();
         let env = if env_value.is_empty() { Vec::new() } else { parse_plain(fs, &env_value.join(":")) };
         let conf = match libc {
             Libc::Musl => {
@@ -191,7 +195,10 @@ impl LdPaths {
 /// A colon-separated list without `$ORIGIN` (the environment's): empty entries are the
 /// current folder, which for a repair means nothing of the system's, so they are dropped.
 fn parse_plain(fs: &dyn SystemFs, list: &str) -> Vec<String> {
-    dedupe(list.split(':').filter(|p| !p.is_empty()).map(normpath).collect()).into_iter().filter(|p| fs.is_dir(p)).collect()
+    dedupe(list.split(':').filter(|p| !p.is_empty()).map(normpath).collect())
+        .into_iter()
+        .filter(|p| fs.is_dir(p))
+        .collect()
 }
 
 /// ld.so.conf: comments, blank lines, `include` globs (relative to the including file's
@@ -227,7 +234,11 @@ fn glob(fs: &dyn SystemFs, pattern: &str) -> Vec<String> {
     if !name.contains(['*', '?', '[']) {
         return if fs.kind(pattern).is_some() { vec![pattern.to_string()] } else { Vec::new() };
     }
-    fs.list(dir).into_iter().filter(|n| !n.starts_with('.') && crate::library::config::glob_match(name, n)).map(|n| join(dir, &n)).collect()
+    fs.list(dir)
+        .into_iter()
+        .filter(|n| !n.starts_with('.') && crate::library::config::glob_match(name, n))
+        .map(|n| join(dir, &n))
+        .collect()
 }
 
 fn dedupe(items: Vec<String>) -> Vec<String> {

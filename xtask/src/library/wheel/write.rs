@@ -94,11 +94,7 @@ pub fn write_edited(wheel: &Wheel, edits: &Edits, out: &mut (impl Write + Seek))
     let record_name = format!("{}/RECORD", wheel.dist_info);
     let wheel_name = format!("{}/WHEEL", wheel.dist_info);
     let mut archive = wheel.archive.clone();
-    let stamp = archive
-        .by_name(&wheel_name)
-        .ok()
-        .and_then(|f| f.last_modified())
-        .unwrap_or_default();
+    let stamp = archive.by_name(&wheel_name).ok().and_then(|f| f.last_modified()).unwrap_or_default();
 
     // What gets deflated: (name, bytes, options).
     let mut fresh: Vec<Fresh> = Vec::new();
@@ -164,7 +160,8 @@ pub fn write_edited(wheel: &Wheel, edits: &Edits, out: &mut (impl Write + Seek))
         } else if packed.contains_key(entry.name.as_str()) {
             copy_packed(zw, &entry.name)?;
         } else {
-            let file = archive.by_index_raw(entry.index).map_err(|e| anyhow!("cannot read entry {}: {e}", entry.name))?;
+            let file =
+                archive.by_index_raw(entry.index).map_err(|e| anyhow!("cannot read entry {}: {e}", entry.name))?;
             zw.raw_copy_file(file).with_context(|| format!("cannot copy entry {}", entry.name))?;
         }
         Ok(())
