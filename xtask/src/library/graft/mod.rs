@@ -175,11 +175,17 @@ pub fn plan(wheel: &WheelFiles, sys: &mut System, policy: &Policy, exclude: &[St
     let mut plan = Plan { libs_dir: libs_dir.clone(), ..Plan::default() };
     // soname -> new name, for the grafted libraries' own NEEDED fix-up.
     let mut soname_map: BTreeMap<String, String> = BTreeMap::new();
+    if let Some(e) = wheel.elf.keys().find(|e| in_data(e, "purelib")) {
+        bail!("{e} is a shared library in purelib: the wheel must be platlib to be repaired");
+    }
     for (entry, info) in wheel.elf {
         let tree = ldd(wheel, sys, entry, info, policy, exclude)?;
         let external = external_refs(&tree, info, policy, exclude);
         if external.is_empty() {
             continue;
+        }
+        if in_data(entry, "scripts") {
+            bail!("{entry} is an ELF script that needs libraries from the system: not supported (auditwheel moves it behind a shim)");
         }
         let mut edit = Edit::default();
         for soname in &external {
@@ -240,6 +246,12 @@ pub fn plan(wheel: &WheelFiles, sys: &mut System, policy: &Policy, exclude: &[St
         plan.graft_edits.insert(name.clone(), edit);
     }
     Ok(plan)
+}
+
+/// Whether an entry lies in `<dist>.data/<scheme>/`.
+fn in_data(entry: &str, scheme: &str) -> bool {
+    let mut parts = entry.split('/');
+    parts.next().is_some_and(|d| d.ends_with(".data")) && parts.next() == Some(scheme)
 }
 
 /// An RPATH entry auditwheel can resolve to an absolute path: `$ORIGIN`-based or absolute
