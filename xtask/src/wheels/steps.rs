@@ -172,45 +172,139 @@ fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Copies the project into the target's folder (leaving out build outputs and VCS folders,
-/// so targets never share a build folder and the user's tree stays as it was), and makes the
-/// interpreter's build venv once.
+/// The file in a target's folder that says what its kept project copy was made for.
+const PREPARED: &str = "prepared";
+
+/// What a kept project copy (and the build folder inside it) depends on besides its files: the
+/// interpreter, the config, this tool's version. A different key means a fresh copy.
+fn copy_key(ctx: &Ctx) -> String {
+    let config = serde_json::to_string(ctx.config).unwrap_or_default();
+    let key = format!(
+        "{}\n{}\n{}\n{}\n{config}",
+        env!("CARGO_PKG_VERSION"),
+        ctx.interp.tag,
+        ctx.interp.python,
+        ctx.project.display()
+    );
+    sha256_hex(key.as_bytes())
+}
+
+/// Empties the target's folder for a new run, keeping the project copy (`src/`, with its build
+/// folder) when it was made for the same interpreter, config and tool version: the next
+/// prepare then copies only what changed, and the build skips what is up to date.
+pub fn clear_outputs(ctx: &Ctx) {
+    let key_file = ctx.work.join(PREPARED);
+    if std::fs::read_to_string(&key_file).ok().as_deref() != Some(copy_key(ctx).as_str()) {
+        let _ = std::fs::remove_dir_all(&ctx.work);
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(&ctx.work) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        if name == "src" || name == PREPARED {
+            continue;
+        }
+        let _ = if e.file_type().is_ok_and(|t| t.is_dir()) {
+            std::fs::remove_dir_all(e.path())
+        } else {
+            std::fs::remove_file(e.path())
+        };
+    }
+}
+
+/// Brings the target's copy of the project up to date (leaving out build outputs and VCS
+/// folders, so targets never share a build folder and the user's tree stays as it was):
+/// only files whose size or modification time changed are copied, with their time kept, and
+/// what left the project leaves the copy; and makes the interpreter's build venv once.
 pub fn prepare(ctx: &Ctx, log: &mut Log) -> Result<Source> {
     let dir = ctx.work.join("src");
+    let key_file = ctx.work.join(PREPARED);
+    let kept = dir.exists() && key_file.exists();
+    let _ = std::fs::remove_file(&key_file);
     // Compared as they are now: the output folder may have appeared since the last target.
     let skip: Vec<PathBuf> = ctx.not_copied.iter().filter_map(|p| p.canonicalize().ok()).collect();
-    copy_tree(&ctx.project, &dir, &ctx.config.project.exclude, &skip)
+    let mut copied = 0;
+    sync_tree(&ctx.project, &dir, &ctx.config.project.exclude, &skip, &mut copied)
         .with_context(|| format!("cannot copy {} into {}", ctx.project.display(), dir.display()))?;
-    log.note(&format!("copied {} into {}", ctx.project.display(), dir.display()));
+    std::fs::write(&key_file, copy_key(ctx))?;
+    log.note(&format!(
+        "{} {} into {} ({copied} files copied)",
+        if kept { "updated the copy of" } else { "copied" },
+        ctx.project.display(),
+        dir.display()
+    ));
     ensure_build_venv(ctx, log)?;
     Ok(Source { dir })
 }
 
-/// Copies a folder tree: files, folders and symbolic links (as links); the names the config
-/// excludes and the folders in `skip` (canonical paths) are left out, as is anything that is
-/// neither file, folder nor link (a FIFO or a socket in a project is no source).
-fn copy_tree(from: &Path, to: &Path, exclude: &[String], skip: &[PathBuf]) -> Result<()> {
+/// Makes `to` a copy of `from`: files, folders and symbolic links (as links); the names the
+/// config excludes and the folders in `skip` (canonical paths) are left out, as is anything
+/// that is neither file, folder nor link (a FIFO or a socket in a project is no source). A
+/// file of the same size and modification time is not copied again; an entry of `to` that
+/// `from` no longer has is removed, unless the config excludes its name (build outputs).
+fn sync_tree(from: &Path, to: &Path, exclude: &[String], skip: &[PathBuf], copied: &mut usize) -> Result<()> {
     std::fs::create_dir_all(to)?;
+    let excluded = |name: &str| exclude.iter().any(|p| glob_match(p, name));
+    let mut seen = std::collections::HashSet::new();
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if exclude.iter().any(|p| glob_match(p, &name)) {
+        if excluded(&name) {
             continue;
         }
         let ty = entry.file_type()?;
         let dest = to.join(entry.file_name());
+        let existing = std::fs::symlink_metadata(&dest).ok();
         if ty.is_dir() {
             if entry.path().canonicalize().is_ok_and(|p| skip.contains(&p)) {
                 continue;
             }
-            copy_tree(&entry.path(), &dest, exclude, skip)?;
+            seen.insert(entry.file_name());
+            if existing.as_ref().is_some_and(|m| !m.is_dir()) {
+                std::fs::remove_file(&dest)?;
+            }
+            sync_tree(&entry.path(), &dest, exclude, skip, copied)?;
         } else if ty.is_symlink() {
+            seen.insert(entry.file_name());
             let target = std::fs::read_link(entry.path())?;
-            let _ = std::fs::remove_file(&dest);
+            if std::fs::read_link(&dest).ok().as_ref() == Some(&target) {
+                continue;
+            }
+            remove_any(&dest, existing.as_ref())?;
             std::os::unix::fs::symlink(target, dest)?;
         } else if ty.is_file() {
-            std::fs::copy(entry.path(), dest)?;
+            seen.insert(entry.file_name());
+            let meta = entry.metadata()?;
+            let same = existing.as_ref().is_some_and(|m| {
+                m.is_file() && m.len() == meta.len() && m.modified().ok() == meta.modified().ok()
+            });
+            if same {
+                continue;
+            }
+            if existing.as_ref().is_some_and(|m| !m.is_file()) {
+                remove_any(&dest, existing.as_ref())?;
+            }
+            std::fs::copy(entry.path(), &dest)?;
+            std::fs::File::options().write(true).open(&dest)?.set_modified(meta.modified()?)?;
+            *copied += 1;
         }
+    }
+    for entry in std::fs::read_dir(to)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if !seen.contains(&name) && !excluded(&name.to_string_lossy()) {
+            remove_any(&entry.path(), std::fs::symlink_metadata(entry.path()).ok().as_ref())?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes a file, link or folder tree (nothing when it is missing).
+fn remove_any(path: &Path, meta: Option<&std::fs::Metadata>) -> Result<()> {
+    match meta {
+        Some(m) if m.is_dir() => std::fs::remove_dir_all(path)?,
+        Some(_) => std::fs::remove_file(path)?,
+        None => {}
     }
     Ok(())
 }

@@ -34,7 +34,7 @@ impl Run<'_> {
 
     /// The whole line.
     fn all(&mut self, ctx: &Ctx, out_dir: &Path) -> Result<Landed> {
-        let _ = std::fs::remove_dir_all(&ctx.work);
+        steps::clear_outputs(ctx);
         let source = self.step(Step::Prepare, |log| steps::prepare(ctx, log))?;
         let built = self.step(Step::Build, |log| steps::build_wheel(ctx, log, &source));
         self.result.cache = crate::processes::compile_cache::stats_of(&ctx.stats_log());

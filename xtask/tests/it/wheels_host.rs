@@ -518,3 +518,59 @@ fn ctrl_c_during_parallel_targets_stops_them_all() {
     }
     assert_no_process_in(&w);
 }
+
+/// The prepare step keeps a target's project copy between runs: a rerun of unchanged sources
+/// copies nothing and compiles nothing (and lands the same bytes); a changed file is copied
+/// alone and is the only unit that misses the compile cache; a file gone from the
+/// project is gone from the copy; another interpreter or config starts from a fresh copy.
+#[test]
+fn prepare_copies_only_what_changed() {
+    let work = TempDir::new("wheels-incremental");
+    let project = work.path().join("minilayout");
+    crate::support::copy_dir(&repo_root().join("testdata/minilayout"), &project);
+    std::fs::write(project.join("notes.txt"), "a file that will leave the project\n").unwrap();
+    let w = work.path().join("w");
+    let json = work.path().join("report.json");
+    let run = |out: &str| {
+        let out = work.path().join(out);
+        let args = ["--project", project.to_str().unwrap(), "--python", "cp311", "-o", out.to_str().unwrap(), "--json", json.to_str().unwrap()];
+        let o = wheels(&w, &args);
+        assert!(o.status.success(), "{}", text(&o));
+        let t = target(&report(&json), "cp311-cp311").clone();
+        let log = std::fs::read_to_string(t["log"].as_str().unwrap()).unwrap();
+        let copied: usize = log
+            .lines()
+            .find_map(|l| l.split(" (").nth(1)?.strip_suffix(" files copied)")?.parse().ok())
+            .expect("the prepare step says how many files it copied");
+        let c = &t["cache"];
+        let compiles = c["direct_hits"].as_u64().unwrap() + c["preprocessed_hits"].as_u64().unwrap() + c["misses"].as_u64().unwrap();
+        (copied, compiles, c["misses"].as_u64().unwrap(), list_wheels(&out))
+    };
+    let (first, compiles, _, one) = run("o1");
+    assert!(first > 20 && compiles == 13, "{first} files, {compiles} compiles");
+    let (copied, compiles, _, two) = run("o2");
+    assert_eq!((copied, compiles), (0, 0), "an unchanged rerun copies and compiles nothing");
+    assert!(crate::support::bytes(&one[0]) == crate::support::bytes(&two[0]), "the same wheel");
+    assert!(w.join("runs/host-cp311-cp311/src/notes.txt").exists());
+
+    // One source changes (a new symbol: new object code), one file leaves.
+    let cc = project.join("src/tl/tl_string.cc");
+    let mut text_cc = std::fs::read_to_string(&cc).unwrap();
+    text_cc.push_str("int minilayout_test_marker = 1;\n");
+    std::fs::write(&cc, text_cc).unwrap();
+    std::fs::remove_file(project.join("notes.txt")).unwrap();
+    let (copied, compiles, misses, _) = run("o3");
+    assert_eq!(copied, 1, "only the changed file is copied");
+    // setuptools rebuilds lib_tl and every extension that links it (their `depends`); every
+    // unit but the changed one comes from the compile cache.
+    assert_eq!(misses, 1, "only the changed unit misses the cache ({compiles} compiles)");
+    assert!(!w.join("runs/host-cp311-cp311/src/notes.txt").exists(), "a file gone from the project is gone from the copy");
+
+    // Another config (here: no canonical flags) starts from a fresh copy.
+    let out = work.path().join("o4");
+    let args = ["--project", project.to_str().unwrap(), "--python", "cp311", "--no-canonical-flags", "-o", out.to_str().unwrap(), "--json", json.to_str().unwrap()];
+    let o = wheels(&w, &args);
+    assert!(o.status.success(), "{}", text(&o));
+    let log = std::fs::read_to_string(target(&report(&json), "cp311-cp311")["log"].as_str().unwrap()).unwrap();
+    assert!(log.contains("copied ") && !log.contains("updated the copy"), "{log}");
+}
