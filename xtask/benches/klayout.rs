@@ -191,3 +191,88 @@ fn in_the_current_standin() {
         println!("check-wheel {}: exit {:?}", whl.file_name().unwrap().to_string_lossy(), c.status.code());
     }
 }
+
+/// The native repair against `auditwheel repair` on KLayout's unrepaired wheel (the one
+/// `bench_klayout` leaves in its cp311 target folder): each three times, alternating, the same
+/// output facts (grafts with their hashes, NEEDED/SONAME/RPATH, tags, `auditwheel show`,
+/// size). Takes a minute once that wheel exists:
+///
+///     cargo test -p xtask --release --bench klayout -- --nocapture native_repair_vs_auditwheel
+#[test]
+fn native_repair_vs_auditwheel() {
+    let dist = target_dir().join("bench-klayout/xtask/runs/host-cp311-cp311/dist");
+    let built = support::list_wheels(&dist);
+    assert_eq!(built.len(), 1, "run bench_klayout first: no unrepaired wheel in {}", dist.display());
+    let input = &built[0];
+    let dir = support::TempDir::new("bench-repair");
+    let (mut native, mut oracle) = (Vec::new(), Vec::new());
+    let (mut n_out, mut o_out) = (None, None);
+    for round in 0..3 {
+        let out = dir.path().join(format!("a{round}"));
+        let start = std::time::Instant::now();
+        let o = Command::new(&support::tools().auditwheel)
+            .arg("repair")
+            .arg(input)
+            .arg("-w")
+            .arg(&out)
+            .env("PATH", support::tools_path())
+            .env_remove("AUDITWHEEL_PLAT")
+            .output()
+            .unwrap();
+        oracle.push(start.elapsed().as_secs_f64());
+        assert!(o.status.success(), "{}", text(&o));
+        o_out = support::list_wheels(&out).into_iter().next();
+        let out = dir.path().join(format!("n{round}"));
+        let start = std::time::Instant::now();
+        let o = support::xtask(&["repair", input.to_str().unwrap(), "-w", out.to_str().unwrap()]);
+        native.push(start.elapsed().as_secs_f64());
+        assert!(o.status.success(), "{}", text(&o));
+        n_out = support::list_wheels(&out).into_iter().next();
+    }
+    let (n, o) = (n_out.unwrap(), o_out.unwrap());
+    support::assert_same_repair(&n, &o);
+    let (nf, _) = support::repair_facts(&n);
+    let grafts = nf.files.iter().filter(|f| f.starts_with("klayout.libs/")).count();
+    let best = |v: &[f64]| v.iter().cloned().fold(f64::MAX, f64::min);
+    println!("\nKLayout {VERSION} cp311, unrepaired wheel {} bytes, {grafts} libraries grafted", std::fs::metadata(input).unwrap().len());
+    println!("auditwheel repair: {:?} s (best {:.2})", oracle, best(&oracle));
+    println!("cargo xtask repair: {:?} s (best {:.2})", native, best(&native));
+    println!("native / auditwheel: {:.3}x (goal <= 0.1x)", best(&native) / best(&oracle));
+    println!(
+        "sizes: native {} bytes, auditwheel {} bytes",
+        std::fs::metadata(&n).unwrap().len(),
+        std::fs::metadata(&o).unwrap().len()
+    );
+}
+
+/// A warm KLayout target: cp312 again in a fresh target folder (its build folder and copy
+/// gone), with the compile cache `bench_klayout` left warm, and the native repair: every
+/// step's seconds (goal: the whole target within 30 s). Then the same with the target folder
+/// kept (the incremental prepare: nothing to compile).
+///
+///     cargo test -p xtask --release --bench klayout -- --nocapture warm_target
+#[test]
+fn warm_target() {
+    let work = target_dir().join("bench-klayout");
+    let project = sdist(&work);
+    let runs = work.join("xtask/runs/host-cp312-cp312");
+    assert!(work.join("xtask/cache").exists(), "run bench_klayout first: no warm compile cache");
+    let _ = std::fs::remove_dir_all(&runs);
+    let fresh = wheels(&work, &project, &["cp312"], &work.join("warm-fresh.json"));
+    let kept = wheels(&work, &project, &["cp312"], &work.join("warm-kept.json"));
+    println!("\nKLayout {VERSION}, xtask/klayout.toml, {}", std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim());
+    for (label, t) in [("fresh target folder", &fresh[0]), ("target folder kept", &kept[0])] {
+        let steps: Vec<String> = t["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| format!("{} {:.1}", s[0].as_str().unwrap(), s[1].as_f64().unwrap()))
+            .collect();
+        println!(
+            "cp312 warm, {label}: {:.1} s (goal <= 30 s), cache {}; {}",
+            t["seconds"].as_f64().unwrap(),
+            cache(t),
+            steps.join(", ")
+        );
+    }
+}
