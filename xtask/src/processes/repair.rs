@@ -23,6 +23,8 @@ use crate::library::wheel::{write, Digest, Wheel, WheelName};
 /// The most rounds of plan and verdict: a policy whose whitelist differs from the one planned
 /// for means planning again for it (a round or two in practice).
 const MAX_ROUNDS: usize = 3;
+/// The longest one patchelf call may take (KLayout's largest library: well under a second).
+const PATCHELF_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// What the caller asks for.
 #[derive(Debug, Clone, Default)]
@@ -301,6 +303,38 @@ fn patch(wheel: &Wheel, plan: &Plan, fs: &dyn SystemFs, tools: &Tools) -> Result
     })();
     let _ = std::fs::remove_dir_all(&dir);
     result
+}
+
+/// One patchelf call, bounded in time (a crafted ELF file must not hang the run) and stopped
+/// on Ctrl-C. None when it succeeded, else why not.
+fn patch_one(patchelf: &Path, args: &[String], file: &Path) -> std::io::Result<Option<String>> {
+    let mut child = Command::new(patchelf)
+        .args(args)
+        .arg(file)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait()? {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut err);
+            }
+            return Ok((!status.success()).then(|| format!("{status}: {}", err.trim())));
+        }
+        if start.elapsed() > PATCHELF_TIMEOUT || super::interrupt::interrupted() {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(Some(if super::interrupt::interrupted() {
+                "interrupted".to_string()
+            } else {
+                format!("no answer in {} s: stopped", PATCHELF_TIMEOUT.as_secs())
+            }));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }
 
 /// patchelf on every job, as many at once as there are cores.
