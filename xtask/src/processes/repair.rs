@@ -350,14 +350,9 @@ fn run_all(patchelf: &Path, jobs: &[(PathBuf, Vec<String>, bool, String)]) -> Re
                 if args.is_empty() {
                     continue;
                 }
-                let out = Command::new(patchelf).args(args).arg(file).output();
-                let failed = match out {
-                    Ok(o) if o.status.success() => None,
-                    Ok(o) => Some(format!(
-                        "patchelf {} {name}: {}",
-                        args.join(" "),
-                        String::from_utf8_lossy(&o.stderr).trim()
-                    )),
+                let failed = match patch_one(patchelf, args, file) {
+                    Ok(None) => None,
+                    Ok(Some(why)) => Some(format!("patchelf {} {name}: {why}", args.join(" "))),
                     Err(e) => Some(format!("cannot run {}: {e}", patchelf.display())),
                 };
                 if let Some(f) = failed {
