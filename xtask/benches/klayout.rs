@@ -234,7 +234,10 @@ fn native_repair_vs_auditwheel() {
     let (nf, _) = support::repair_facts(&n);
     let grafts = nf.files.iter().filter(|f| f.starts_with("klayout.libs/")).count();
     let best = |v: &[f64]| v.iter().cloned().fold(f64::MAX, f64::min);
-    println!("\nKLayout {VERSION} cp311, unrepaired wheel {} bytes, {grafts} libraries grafted", std::fs::metadata(input).unwrap().len());
+    println!(
+        "\nKLayout {VERSION} cp311, unrepaired wheel {} bytes, {grafts} libraries grafted",
+        std::fs::metadata(input).unwrap().len()
+    );
     println!("auditwheel repair: {:?} s (best {:.2})", oracle, best(&oracle));
     println!("cargo xtask repair: {:?} s (best {:.2})", native, best(&native));
     println!("native / auditwheel: {:.3}x (goal <= 0.1x)", best(&native) / best(&oracle));
@@ -260,7 +263,10 @@ fn warm_target() {
     let _ = std::fs::remove_dir_all(&runs);
     let fresh = wheels(&work, &project, &["cp312"], &work.join("warm-fresh.json"));
     let kept = wheels(&work, &project, &["cp312"], &work.join("warm-kept.json"));
-    println!("\nKLayout {VERSION}, xtask/klayout.toml, {}", std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim());
+    println!(
+        "\nKLayout {VERSION}, xtask/klayout.toml, {}",
+        std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
+    );
     for (label, t) in [("fresh target folder", &fresh[0]), ("target folder kept", &kept[0])] {
         let steps: Vec<String> = t["steps"]
             .as_array()

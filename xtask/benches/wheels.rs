@@ -108,7 +108,8 @@ fn whole_run(work: &Path, extra: &[&str]) -> (f64, Vec<(String, String)>, Vec<Va
         .iter()
         .map(|w| {
             use sha2::Digest;
-            let sha: String = sha2::Sha256::digest(std::fs::read(w).unwrap()).iter().map(|b| format!("{b:02x}")).collect();
+            let sha: String =
+                sha2::Sha256::digest(std::fs::read(w).unwrap()).iter().map(|b| format!("{b:02x}")).collect();
             (w.file_name().unwrap().to_string_lossy().into_owned(), sha)
         })
         .collect();

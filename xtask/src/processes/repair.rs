@@ -48,6 +48,9 @@ pub struct Repaired {
     pub platforms: Vec<String>,
 }
 
+/// The system package of each given path (empty where none is known).
+pub type Packages<'a> = dyn Fn(&[String]) -> Vec<(String, ProvidedBy)> + 'a;
+
 /// Where the repair runs its tools: patchelf (a host binary, run on host copies), and the
 /// package query for the SBOM.
 pub struct Tools<'a> {
@@ -55,7 +58,7 @@ pub struct Tools<'a> {
     /// The scratch folder's parent (a target's folder, or the output folder).
     pub scratch: &'a Path,
     /// The packages of the given system paths (empty where none is known).
-    pub packages: &'a dyn Fn(&[String]) -> Vec<(String, ProvidedBy)>,
+    pub packages: &'a Packages<'a>,
 }
 
 /// Repairs `input` into `out_dir`. A wheel without ELF files is an error (nothing to repair:
@@ -232,7 +235,7 @@ pub fn retag(wheel: &Wheel, abis: &[String], arch: &str) -> (WheelName, String) 
     let tags = wheel.declared_tags();
     let mut pairs: Vec<String> = Vec::new();
     for t in &tags {
-        let pair = t.rsplitn(2, '-').nth(1).unwrap_or(t).to_string();
+        let pair = t.rsplit_once('-').map_or(t.as_str(), |(p, _)| p).to_string();
         if !pairs.contains(&pair) {
             pairs.push(pair);
         }

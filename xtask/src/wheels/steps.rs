@@ -275,9 +275,9 @@ fn sync_tree(from: &Path, to: &Path, exclude: &[String], skip: &[PathBuf], copie
         } else if ty.is_file() {
             seen.insert(entry.file_name());
             let meta = entry.metadata()?;
-            let same = existing.as_ref().is_some_and(|m| {
-                m.is_file() && m.len() == meta.len() && m.modified().ok() == meta.modified().ok()
-            });
+            let same = existing
+                .as_ref()
+                .is_some_and(|m| m.is_file() && m.len() == meta.len() && m.modified().ok() == meta.modified().ok());
             if same {
                 continue;
             }

