@@ -356,7 +356,7 @@ fn wheel_arch(a: &Analysis) -> String {
 }
 
 /// The wheel's libc: from its tags, else from the first ELF file that tells (auditwheel's rule).
-fn wheel_libc(a: &Analysis) -> Option<Libc> {
+pub fn wheel_libc(a: &Analysis) -> Option<Libc> {
     let tag_libc = a.wheel.name.platform.iter().find_map(|t| {
         if t.starts_with("musllinux_") {
             Some(Libc::Musl)

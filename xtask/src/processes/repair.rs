@@ -86,7 +86,8 @@ pub fn repair(
         .filter(|x| x != "any")
         .or_else(|| a.elf.values().map(|i| i.arch.clone()).find(|x| !x.is_empty()))
         .ok_or_else(|| anyhow!("{shown}: no ELF file names a machine a wheel tag knows"))?;
-    let libc = wheel_libc(&a);
+    // auditwheel's rule: the tags, else the first ELF file that tells, else glibc.
+    let libc = report::wheel_libc(&a).unwrap_or(Libc::Glibc);
     let requested = match opts.plat.as_deref().filter(|p| *p != "auto") {
         None => None,
         Some(p) => {
@@ -197,22 +198,6 @@ pub fn repair(
     let mut platforms = name.platform.clone();
     platforms.sort();
     Ok(Repaired { wheel: dest, grafted, platforms })
-}
-
-/// auditwheel's libc rule: the wheel's tags, else the first ELF file that tells, else glibc.
-fn wheel_libc(a: &Analysis) -> Libc {
-    let tagged = a.wheel.name.platform.iter().find_map(|t| {
-        if t.starts_with("musllinux_") {
-            Some(Libc::Musl)
-        } else if t.starts_with("manylinux") {
-            Some(Libc::Glibc)
-        } else {
-            None
-        }
-    });
-    tagged
-        .or_else(|| a.elf.iter().find_map(|(p, i)| policy::detect_libc(p, i.interpreter.as_deref(), &i.needed)))
-        .unwrap_or(Libc::Glibc)
 }
 
 /// The new file name and WHEEL text with `abis` added (auditwheel's `add_platforms`): the

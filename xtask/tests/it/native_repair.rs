@@ -8,9 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::fixtures::{minik, repaired, IMPORT_PY};
-use crate::support::{
-    assert_same_repair, bytes, install_and_run, list_wheels, text, tools, tools_path, xtask, TempDir,
-};
+use crate::support::{assert_same_repair, bytes, install_and_run, list_wheels, text, tools, xtask, TempDir};
 
 /// `cargo xtask repair <whl> -w <dir> <args>`; the one wheel it wrote.
 fn native(whl: &Path, dir: &Path, args: &[&str]) -> std::path::PathBuf {
@@ -18,24 +16,6 @@ fn native(whl: &Path, dir: &Path, args: &[&str]) -> std::path::PathBuf {
     a.extend(args);
     let o = xtask(&a);
     assert!(o.status.success(), "cargo xtask repair failed:\n{}", text(&o));
-    let w = list_wheels(dir);
-    assert_eq!(w.len(), 1, "{w:?}");
-    w[0].clone()
-}
-
-/// `auditwheel repair <whl> -w <dir> <args>`; the one wheel it wrote.
-fn oracle(whl: &Path, dir: &Path, args: &[&str]) -> std::path::PathBuf {
-    let o = Command::new(&tools().auditwheel)
-        .arg("repair")
-        .arg(whl)
-        .arg("-w")
-        .arg(dir)
-        .args(args)
-        .env("PATH", tools_path())
-        .env_remove("AUDITWHEEL_PLAT")
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "auditwheel repair failed:\n{}", text(&o));
     let w = list_wheels(dir);
     assert_eq!(w.len(), 1, "{w:?}");
     w[0].clone()
@@ -73,7 +53,7 @@ fn native_repair_to_a_requested_platform_equals_auditwheels() {
     let dir = TempDir::new("native-plat");
     for (i, args) in [vec!["--plat", "manylinux_2_17_x86_64"], vec!["--exclude", "libbz2.so.1.0"]].iter().enumerate() {
         let n = native(&m.linux, &dir.path().join(format!("n{i}")), args);
-        let o = oracle(&m.linux, &dir.path().join(format!("o{i}")), args);
+        let o = crate::support::auditwheel_repair(&m.linux, &dir.path().join(format!("o{i}")), args);
         assert_same_repair(&n, &o);
     }
     // --plat from the environment, as auditwheel's AUDITWHEEL_PLAT.

