@@ -36,10 +36,11 @@ pub fn run(sh: &Shell, config: &Config, flags: &flags::Repair) -> Result<ExitCod
             format!("grafted {}", done.grafted.join(", "))
         };
         eprintln!(
-            "{}: {grafted}; {} in {:.2} s",
+            "{}: {grafted}; {} in {:.2} s ({})",
             text::path(wheel),
             text::path(&done.wheel),
-            start.elapsed().as_secs_f64()
+            start.elapsed().as_secs_f64(),
+            done.phase_line()
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -46,6 +46,30 @@ pub struct Repaired {
     pub grafted: Vec<String>,
     /// The platform tags written, sorted.
     pub platforms: Vec<String>,
+    /// Where the time went: (phase, seconds), in order.
+    pub phases: Vec<(&'static str, f64)>,
+}
+
+/// Seconds per phase, each from the previous mark (a phase marked twice adds up).
+struct Phases(Vec<(&'static str, f64)>, Option<std::time::Instant>);
+
+impl Phases {
+    fn mark(&mut self, phase: &'static str) {
+        let now = std::time::Instant::now();
+        let secs = self.1.map_or(0.0, |t| now.duration_since(t).as_secs_f64());
+        match self.0.iter_mut().find(|(p, _)| *p == phase) {
+            Some(entry) => entry.1 += secs,
+            None => self.0.push((phase, secs)),
+        }
+        self.1 = Some(now);
+    }
+}
+
+impl Repaired {
+    /// `read 0.12, plan 0.03, ...`.
+    pub fn phase_line(&self) -> String {
+        self.phases.iter().map(|(p, s)| format!("{p} {s:.2}")).collect::<Vec<_>>().join(", ")
+    }
 }
 
 /// The system package of each given path (empty where none is known).
@@ -72,7 +96,9 @@ pub fn repair(
     tools: &Tools,
 ) -> Result<Repaired> {
     let shown = crate::library::text::path(input);
+    let mut clock = Phases(Vec::new(), Some(std::time::Instant::now()));
     let mut a = Analysis::of(input)?;
+    clock.mark("read");
     if a.elf.is_empty() {
         bail!("{shown} has no ELF file: there is nothing to repair");
     }
@@ -117,7 +143,9 @@ pub fn repair(
         let wheel_files = WheelFiles { files: &files, elf: &original_elf, dist: &a.wheel.name.dist };
         let plan = graft::plan(&wheel_files, &mut system, planned_for, &opts.exclude)
             .with_context(|| format!("cannot repair {shown}"))?;
+        clock.mark("plan");
         let patched = patch(&a.wheel, &plan, fs, tools)?;
+        clock.mark("patchelf");
         // The verdict on the wheel as it will be: patched files, grafted libraries in it.
         a.elf = original_elf.clone();
         for (entry, (_, info)) in &patched.entries {
@@ -193,11 +221,13 @@ pub fn repair(
 
     std::fs::create_dir_all(out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
     let dest = out_dir.join(&file_name);
+    clock.mark("verdict");
     write::atomic_write(&dest, |w| write::write_edited(&a.wheel, &edits, w))
         .with_context(|| format!("cannot write {}", dest.display()))?;
     let mut platforms = name.platform.clone();
     platforms.sort();
-    Ok(Repaired { wheel: dest, grafted, platforms })
+    clock.mark("write");
+    Ok(Repaired { wheel: dest, grafted, platforms, phases: clock.0 })
 }
 
 /// The new file name and WHEEL text with `abis` added (auditwheel's `add_platforms`): the

@@ -239,15 +239,32 @@ pub fn packages_of(sh: &Shell, runner: &Runner, cwd: &Path, paths: &[String]) ->
         return Ok(Vec::new());
     }
     // Per path: `@<path>`, then the tool's answer, then `.`.
+    // dpkg answers for every path in one `dpkg -S` and one `dpkg-query` (a call per file costs
+    // about 0.1 s: KLayout grafts 29 libraries).
     const SCRIPT: &str = r#"
 id=$(sed -n 's/^ID=//p' /etc/os-release 2>/dev/null | tr -d '"')
 echo "ID=$id"
+if command -v dpkg >/dev/null 2>&1; then
+  owners=$(for p in "$@"; do readlink -f "$p" 2>/dev/null || echo "$p"; done | xargs dpkg -S 2>/dev/null)
+  pkgs=$(printf '%s\n' "$owners" | sed -n 's/^\([^:]*\):.*/\1/p' | sort -u)
+  versions=$(dpkg-query -W -f='${Package} ${Version}\n' $pkgs 2>/dev/null)
+fi
 for p in "$@"; do
   r=$(readlink -f "$p" 2>/dev/null || echo "$p")
   echo "@$p"
   if command -v dpkg >/dev/null 2>&1; then
-    pkg=$(dpkg -S "$r" 2>/dev/null | sed -n '1s/^\([^:]*\):.*/\1/p')
-    if [ -n "$pkg" ]; then echo "deb $pkg $(dpkg -s "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | head -n1)"; fi
+    pkg=""; v=""
+    while IFS= read -r line; do
+      case "$line" in *": $r") pkg=${line%%:*}; break ;; esac
+    done <<EOF
+$owners
+EOF
+    while IFS= read -r line; do
+      case "$line" in "$pkg "*) v=${line#"$pkg "}; break ;; esac
+    done <<EOF
+$versions
+EOF
+    if [ -n "$pkg" ] && [ -n "$v" ]; then echo "deb $pkg $v"; fi
   elif command -v rpm >/dev/null 2>&1; then
     rpm -qf --queryformat 'rpm %{NAME} %{VERSION}-%{RELEASE}\n' "$r" 2>/dev/null | head -n1
   elif command -v apk >/dev/null 2>&1; then

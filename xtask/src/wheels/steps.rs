@@ -444,9 +444,10 @@ fn native_repair(ctx: &Ctx, log: &mut Log, built: Built, patchelf: &Path) -> Res
     ));
     let done = native::repair(ctx.config, &built.wheel, &out, &opts, fs, &tools)?;
     log.note(&format!(
-        "grafted: {}; tags: {}",
+        "grafted: {}; tags: {}; seconds: {}",
         if done.grafted.is_empty() { "nothing".to_string() } else { done.grafted.join(", ") },
-        done.platforms.join(".")
+        done.platforms.join("."),
+        done.phase_line()
     ));
     Ok(Repaired { wheel: done.wheel })
 }
