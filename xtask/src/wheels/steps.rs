@@ -321,11 +321,15 @@ pub fn ensure_build_venv(ctx: &Ctx, log: &mut Log) -> Result<()> {
     let _ = std::fs::remove_dir_all(&ctx.build_venv);
     let venv = ctx.path(&ctx.build_venv);
     let python = &ctx.interp.python;
-    let make = ctx.runner.cmd(ctx.sh, python, &["-m".into(), "venv".into(), venv], &ctx.work, &[]);
+    // Run from the venvs' own folder: the target's folder may not exist yet (the venv can be
+    // made before its target starts, while the group's first target builds).
+    let here = ctx.build_venv.parent().unwrap_or(&ctx.build_venv).to_path_buf();
+    std::fs::create_dir_all(&here)?;
+    let make = ctx.runner.cmd(ctx.sh, python, &["-m".into(), "venv".into(), venv], &here, &[]);
     ctx.runner.run(log, "making the build venv", make)?;
     let mut args: Vec<String> = ["-m", "pip", "install", "--disable-pip-version-check"].map(String::from).to_vec();
     args.extend(ctx.config.project.build_requires.iter().cloned());
-    let install = ctx.runner.cmd(ctx.sh, &ctx.venv_python(&ctx.build_venv), &args, &ctx.work, &[]);
+    let install = ctx.runner.cmd(ctx.sh, &ctx.venv_python(&ctx.build_venv), &args, &here, &[]);
     ctx.runner.run(log, "installing the build requirements", install)?;
     std::fs::write(&marker, wanted)?;
     Ok(())
