@@ -111,6 +111,30 @@ impl Runner {
         cwd: &Path,
         env: &[(String, String)],
     ) -> Job<'a> {
+        self.job(sh, program, args, cwd, env, false)
+    }
+
+    /// [`Runner::cmd`] for a process that reads its standard input (a container's gets `-i`).
+    pub fn cmd_with_stdin<'a>(
+        &self,
+        sh: &'a Shell,
+        program: &str,
+        args: &[String],
+        cwd: &Path,
+        env: &[(String, String)],
+    ) -> Job<'a> {
+        self.job(sh, program, args, cwd, env, true)
+    }
+
+    fn job<'a>(
+        &self,
+        sh: &'a Shell,
+        program: &str,
+        args: &[String],
+        cwd: &Path,
+        env: &[(String, String)],
+        stdin: bool,
+    ) -> Job<'a> {
         match &self.place {
             Place::Host => Job {
                 cmd: cmd!(sh, "{program} {args...}").envs(env.iter().map(|(k, v)| (k, v))),
@@ -119,6 +143,9 @@ impl Runner {
             Place::Container { id, linux32, user, .. } => {
                 let workdir = self.path(cwd);
                 let mut opts = vec!["-w".to_string(), workdir];
+                if stdin {
+                    opts.push("-i".to_string());
+                }
                 if let Some(u) = user {
                     // A user without an entry in the image's passwd has no home: give it one.
                     opts.extend(["-u".to_string(), u.clone(), "-e".to_string(), "HOME=/tmp".to_string()]);
@@ -252,6 +279,8 @@ mod tests {
             c.to_string(),
             "docker exec -w /io/src -u 1000:1000 -e HOME=/tmp -e A=1 xtask-1 linux32 /opt/python/cp311-cp311/bin/python -V"
         );
+        let server = r.cmd_with_stdin(&sh, "sh", &[], Path::new("/home/u/klayout"), &[]);
+        assert_eq!(server.to_string(), "docker exec -w /io -i -u 1000:1000 -e HOME=/tmp xtask-1 linux32 sh");
         let root = r.as_root().cmd(&sh, "id", &[], Path::new("/home/u/klayout"), &[]);
         assert_eq!(root.to_string(), "docker exec -w /io xtask-1 linux32 id");
         let h = Runner::host(Duration::from_secs(60)).cmd(&sh, "python3", &["-V".into()], Path::new("/tmp"), &[]);

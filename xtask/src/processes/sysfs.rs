@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Stdio};
 use std::sync::Mutex;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -75,21 +75,10 @@ struct Server {
 impl ContainerFs {
     /// Starts the server in the runner's container (as its user).
     pub fn start(sh: &Shell, runner: &Runner, cwd: &Path) -> Result<ContainerFs> {
-        let job = runner.cmd(sh, "sh", &["-c".into(), SERVER.into()], cwd, &[]);
+        let job = runner.cmd_with_stdin(sh, "sh", &["-c".into(), SERVER.into()], cwd, &[]);
         let shown = job.to_string();
-        let command: Command = job.command();
-        // `docker exec` needs -i to pass standard input on: the job was built without it.
-        let args: Vec<String> = command.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
-        let mut c = Command::new(command.get_program());
-        let mut args = args.into_iter();
-        if let Some(first) = args.next() {
-            c.arg(&first);
-            if first == "exec" {
-                c.arg("-i");
-            }
-        }
-        c.args(args);
-        let mut child = c
+        let mut child = job
+            .command()
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

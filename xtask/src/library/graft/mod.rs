@@ -192,7 +192,8 @@ pub fn plan(wheel: &WheelFiles, sys: &mut System, policy: &Policy, exclude: &[St
             match tree.get(soname) {
                 Some(Lib::Python) => edit.remove_needed.push(soname.clone()),
                 Some(Lib::Found { place: Place::System(real), fullpath, needed }) => {
-                    let (_, sha) = sys.facts(real).expect("read when found");
+                    // Read (and cached) when it was found.
+                    let Some((_, sha)) = sys.facts(real) else { bail!("cannot read {real} again") };
                     let new_name = graft_name(real, &sha);
                     soname_map.insert(soname.clone(), new_name.clone());
                     plan.grafts.entry(new_name.clone()).or_insert_with(|| Graft {

@@ -96,23 +96,22 @@ pub fn write_edited(wheel: &Wheel, edits: &Edits, out: &mut (impl Write + Seek))
     let mut archive = wheel.archive.clone();
     let stamp = archive.by_name(&wheel_name).ok().and_then(|f| f.last_modified()).unwrap_or_default();
 
-    // What gets deflated: (name, bytes, options).
+    // What gets deflated: (name, bytes, (mode, time)).
     let mut fresh: Vec<Fresh> = Vec::new();
-    let deflated = |mode: u32, time: zip::DateTime| (mode, time);
     for entry in &wheel.entries {
         if let Some(bytes) = edits.replaced.get(&entry.name) {
             let f = archive.by_index_raw(entry.index).map_err(|e| anyhow!("cannot read entry {}: {e}", entry.name))?;
             let time = f.last_modified().unwrap_or(stamp);
             let mode = entry.unix_mode.unwrap_or(0o644) & 0o7777;
-            fresh.push((entry.name.clone(), bytes.as_slice(), deflated(mode, time)));
+            fresh.push((entry.name.clone(), bytes.as_slice(), (mode, time)));
         }
     }
     let wheel_text = edits.wheel_text.as_ref().map(|t| t.as_bytes());
     if let Some(t) = wheel_text {
-        fresh.push((wheel_name.clone(), t, deflated(0o644, stamp)));
+        fresh.push((wheel_name.clone(), t, (0o644, stamp)));
     }
     for (name, bytes, mode) in &edits.added {
-        fresh.push((name.clone(), bytes.as_slice(), deflated(*mode, stamp)));
+        fresh.push((name.clone(), bytes.as_slice(), (*mode, stamp)));
     }
     let packed = deflate_all(&fresh)?;
     let packed: BTreeMap<&str, &Vec<u8>> = fresh.iter().map(|f| f.0.as_str()).zip(packed.iter()).collect();
