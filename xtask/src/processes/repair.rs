@@ -96,6 +96,13 @@ pub fn repair(
     tools: &Tools,
 ) -> Result<Repaired> {
     let shown = crate::library::text::path(input);
+    for e in &opts.exclude {
+        if let Err(why) = crate::library::config::glob(e) {
+            bail!("the exclude pattern {e:?} is not a glob: {why}");
+        }
+    }
+    std::fs::create_dir_all(out_dir)
+        .with_context(|| format!("cannot create the wheel folder {}", crate::library::text::path(out_dir)))?;
     let mut clock = Phases(Vec::new(), Some(std::time::Instant::now()));
     let mut a = Analysis::of(input)?;
     clock.mark("read");
@@ -286,7 +293,8 @@ struct Patched {
 /// Copies every file the plan edits into a scratch folder, runs patchelf on each (all at
 /// once, one call per file), reads them back and removes the folder.
 fn patch(wheel: &Wheel, plan: &Plan, fs: &dyn SystemFs, tools: &Tools) -> Result<Patched> {
-    std::fs::create_dir_all(tools.scratch)?;
+    std::fs::create_dir_all(tools.scratch)
+        .with_context(|| format!("cannot create {}", crate::library::text::path(tools.scratch)))?;
     let dir = write::create_temp_dir(tools.scratch, "repair")?;
     let result = (|| -> Result<Patched> {
         // (file in the scratch folder, patchelf arguments, which output slot).

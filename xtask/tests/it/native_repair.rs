@@ -112,10 +112,18 @@ fn native_repair_refuses_what_it_cannot_repair() {
     fails(&[m.linux.to_str().unwrap(), "--plat", "musllinux_1_2_x86_64"], &["musllinux_1_2_x86_64"]);
     // Too recent for the requested tag: the pidfd library needs GLIBC_2.36 or so.
     fails(&[m.glibc.to_str().unwrap(), "--plat", "manylinux_2_17_x86_64"], &["manylinux_2_17_x86_64", "GLIBC"]);
+    fails(&[m.linux.to_str().unwrap(), "--exclude", "["], &["exclude", "not a glob"]);
     let not_a_wheel = dir.path().join("x.whl");
     std::fs::write(&not_a_wheel, b"PK\x03\x04 not a zip").unwrap();
     fails(&[not_a_wheel.to_str().unwrap()], &["x.whl"]);
     assert!(!out.exists() || list_wheels(&out).is_empty(), "nothing written for refused input");
+    // A wheel folder that is a file: named, and the file stays as it was.
+    let file = dir.path().join("afile");
+    std::fs::write(&file, b"mine").unwrap();
+    let o = xtask(&["repair", m.linux.to_str().unwrap(), "-w", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("cannot create the wheel folder"), "{}", text(&o));
+    assert_eq!(std::fs::read(&file).unwrap(), b"mine");
 }
 
 /// A wheel is hostile: an RPATH to /etc and a NEEDED `passwd` must not get /etc/passwd (no
