@@ -62,39 +62,94 @@ class MiniExtension(Extension):
         self.is_library = is_library
 
 
-# MINILAYOUT_BUILD_JOBS=N compiles each library's sources on N threads (as KLayout's setup.py
-# does with KLAYOUT_SETUP_MULTICORE): the compiler runs as a separate process, so threads are
-# enough. The object files are the same as a serial build's.
+# MINILAYOUT_BUILD_JOBS=N compiles on N threads (as KLayout's setup.py does with
+# KLAYOUT_SETUP_MULTICORE): the compiler runs as a separate process, so threads are enough.
+# Every library's sources are compiled first, all on one pool (a library of one file does not
+# leave the other cores idle), then the libraries are linked in order. The object files are
+# the same as a serial build's.
 BUILD_JOBS = os.environ.get("MINILAYOUT_BUILD_JOBS", "1")
 if not BUILD_JOBS.isdigit() or int(BUILD_JOBS) < 1:
     raise SystemExit("MINILAYOUT_BUILD_JOBS=%r: give a number of jobs, 1 or more" % BUILD_JOBS)
 BUILD_JOBS = int(BUILD_JOBS)
 
+try:
+    from setuptools.modified import newer_group
+except ImportError:  # setuptools < 69
+    from distutils.dep_util import newer_group
 
-def parallel_compile(self, sources, output_dir=None, macros=None, include_dirs=None, debug=0,
-                     extra_preargs=None, extra_postargs=None, depends=None):
-    macros, objects, extra_postargs, pp_opts, build = self._setup_compile(
-        output_dir, macros, include_dirs, sources, depends, extra_postargs)
-    cc_args = self._get_cc_args(pp_opts, debug, extra_preargs)
 
-    def one(obj):
-        src, ext = build[obj]
-        self._compile(obj, src, ext, cc_args, extra_postargs, pp_opts)
-
+def run_compiles(compiles):
+    """compiles: (compiler, obj, src, ext, cc_args, extra_postargs, pp_opts) tuples."""
     from concurrent.futures import ThreadPoolExecutor
+
+    def one(job):
+        compiler, obj, src, ext, cc_args, extra_postargs, pp_opts = job
+        compiler._compile(obj, src, ext, cc_args, extra_postargs, pp_opts)
+
     with ThreadPoolExecutor(max_workers=BUILD_JOBS) as pool:
         # list() re-raises the first compile error
-        list(pool.map(one, objects))
-    return objects
+        list(pool.map(one, compiles))
+
+
+def setup_compiles(compiler, sources, output_dir, macros, include_dirs, debug, extra_preargs,
+                   extra_postargs, depends):
+    macros, objects, extra_postargs, pp_opts, build = compiler._setup_compile(
+        output_dir, macros, include_dirs, sources, depends, extra_postargs)
+    cc_args = compiler._get_cc_args(pp_opts, debug, extra_preargs)
+    jobs = [(compiler, obj, build[obj][0], build[obj][1], cc_args, extra_postargs, pp_opts)
+            for obj in objects if obj in build]
+    return objects, jobs
 
 
 class minilayout_build_ext(build_ext):
 
     def build_extensions(self):
-        if BUILD_JOBS > 1:
-            import types
-            self.compiler.compile = types.MethodType(parallel_compile, self.compiler)
-        build_ext.build_extensions(self)
+        if BUILD_JOBS == 1:
+            build_ext.build_extensions(self)
+            return
+        import types
+        compiler = self.compiler
+        real_compile, real_link = compiler.compile, compiler.link_shared_object
+        # Pass 1: what each library that is out of date would compile, without linking.
+        pending, precompiled = [], set()
+
+        def collect(self_, sources, output_dir=None, macros=None, include_dirs=None, debug=0,
+                    extra_preargs=None, extra_postargs=None, depends=None):
+            objects, jobs = setup_compiles(self_, sources, output_dir, macros, include_dirs, debug,
+                                           extra_preargs, extra_postargs, depends)
+            pending.extend(jobs)
+            precompiled.add(tuple(objects))
+            return objects
+
+        compiler.compile = types.MethodType(collect, compiler)
+        compiler.link_shared_object = lambda *args, **kwargs: None
+        force = self.force
+        try:
+            self.force = True
+            for ext in self.extensions:
+                own = list(ext.sources) + [d for d in ext.depends if d.endswith(".h")]
+                if force or newer_group(own, self.get_ext_fullpath(ext.name), "newer"):
+                    self.build_extension(ext)
+        finally:
+            self.force = force
+            compiler.compile, compiler.link_shared_object = real_compile, real_link
+        run_compiles(pending)
+
+        # Pass 2: the ordinary build, linking in order; what pass 1 compiled is not compiled
+        # again, anything else (a library relinked because one it links changed) compiles here.
+        def compile_rest(self_, sources, output_dir=None, macros=None, include_dirs=None, debug=0,
+                         extra_preargs=None, extra_postargs=None, depends=None):
+            objects, jobs = setup_compiles(self_, sources, output_dir, macros, include_dirs, debug,
+                                           extra_preargs, extra_postargs, depends)
+            if tuple(objects) not in precompiled:
+                run_compiles(jobs)
+            return objects
+
+        compiler.compile = types.MethodType(compile_rest, compiler)
+        try:
+            build_ext.build_extensions(self)
+        finally:
+            compiler.compile = real_compile
 
     # Like KLayout's, this build links with the interpreter's LDSHARED as it is: with a
     # pyenv interpreter that carries "-Wl,-rpath,<prefix>/lib", which the xtask's build

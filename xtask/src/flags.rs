@@ -19,13 +19,13 @@ pub struct Xtask {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Build, auditwheel, repair, check and test a wheel for every (image, interpreter)
-    /// target; passing wheels land in the wheelhouse.
+    /// Build, repair, check and test a wheel for every (image, interpreter) target; passing
+    /// wheels land in the wheelhouse.
     ///
     /// For every target (an interpreter, on the host or in a manylinux image) the steps run in
-    /// order: build (pip wheel or setup.py bdist_wheel, through the compile cache), auditwheel
-    /// repair, fix-wheel (only when needed), check-wheel, and the config's tests in a fresh
-    /// venv. A wheel lands in the output folder only after all its steps passed; a failing
+    /// order: build (pip wheel or setup.py bdist_wheel, through the compile cache), graft (the
+    /// native repair, or `auditwheel repair` with [repair] tool = "auditwheel"), fix-wheel
+    /// (only when needed), check-wheel, and the config's tests in a fresh venv. A wheel lands in the output folder only after all its steps passed; a failing
     /// target does not stop the others. The summary at the end has one row per target; the
     /// exit code is 1 when any target failed.
     ///
@@ -123,16 +123,19 @@ pub struct Wheels {
     pub no_canonical_flags: bool,
     /// How many targets of one image (or of the host) run at once. The first target always
     /// builds alone, so the compile cache is warm for the others; then up to N run side by
-    /// side, each in its own folders with its own log (default: this machine's cores; 1 runs
-    /// one after another).
+    /// side, each in its own folders with its own log (default: this machine's cores plus one,
+    /// as ninja's: most of a target's steps, pip, venvs, links, tests, run on one core or wait,
+    /// so one more target keeps every core busy; 1 runs one after another).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
 }
 
 impl Wheels {
-    /// `--jobs`, or the number of cores.
+    /// `--jobs`, or the number of cores plus one.
     pub fn jobs(&self) -> usize {
-        self.jobs.map(usize::from).unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+        self.jobs
+            .map(usize::from)
+            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) + 1)
     }
 }
 
@@ -276,4 +279,25 @@ pub struct CheckWheel {
     pub strict: bool,
     #[command(flatten)]
     pub read: ReadLimits,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wheels(args: &[&str]) -> Wheels {
+        let argv = ["cargo xtask", "wheels"].iter().chain(args).copied();
+        match Xtask::try_parse_from(argv).unwrap().command {
+            Command::Wheels(w) => w,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn jobs_default_to_one_more_than_the_cores() {
+        let cores = std::thread::available_parallelism().unwrap().get();
+        assert_eq!(wheels(&[]).jobs(), cores + 1);
+        assert_eq!(wheels(&["--jobs", "1"]).jobs(), 1);
+        assert!(Xtask::try_parse_from(["cargo xtask", "wheels", "--jobs", "0"]).is_err());
+    }
 }
