@@ -344,8 +344,9 @@ impl Config {
     /// Every glob of the config compiles.
     fn check_globs(&self) -> Result<()> {
         let image_globs: Vec<String> = self.docker.pythons.iter().map(|p| p.images.clone()).collect();
-        let lists: [(&str, &[String]); 4] = [
+        let lists: [(&str, &[String]); 5] = [
             ("project.exclude", &self.project.exclude),
+            ("repair.exclude", &self.repair.exclude),
             ("interpreters.skip", &self.interpreters.skip),
             ("docker.pythons.images", &image_globs),
             ("fix_wheel.move_to_libs", &self.fix_wheel.move_to_libs),
@@ -414,5 +415,18 @@ mod tests {
         .unwrap();
         assert_eq!(parsed, Config::default());
         assert!(toml::from_str::<Config>("[fix_wheel]\nmove = []\n").is_err(), "unknown keys are refused");
+    }
+
+    #[test]
+    fn a_repair_exclude_that_is_no_glob_is_refused_when_the_config_loads() {
+        let dir = std::env::temp_dir().join(format!("xtask-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("wheels.toml");
+        std::fs::write(&path, "[repair]\nexclude = [\"libfoo.so.*\", \"[\"]\n").unwrap();
+        let e = format!("{:#}", Config::load(&path, true).unwrap_err());
+        assert!(e.contains("wheels.toml is not valid") && e.contains("repair.exclude") && e.contains("\"[\""), "{e}");
+        std::fs::write(&path, "[repair]\nexclude = [\"libfoo.so.*\"]\n").unwrap();
+        assert_eq!(Config::load(&path, true).unwrap().repair.exclude, ["libfoo.so.*"]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
