@@ -118,6 +118,15 @@ fn two_interpreters_cold_cache_then_reproducible() {
     // The test venv holds the wheel as an install would, its data file included.
     assert!(!log.contains("already exists"), "pip left part of the wheel out:\n{log}");
     assert!(work.path().join("w/runs/host-cp312-cp312/testenv/minilayout/py.typed").exists());
+    // The build venv's pip is the interpreter's own pip wheel, unpacked (ensurepip would have
+    // written bin/pip): it runs, and it installed the build requirements.
+    let first = std::fs::read_to_string(target(&targets, "cp311-cp311")["log"].as_str().unwrap()).unwrap();
+    assert!(first.contains("-m venv --without-pip") && first.contains("zipfile.ZipFile(found[0])"), "{first}");
+    let venv = work.path().join("w/venvs/host/cp312-cp312");
+    assert!(!venv.join("bin/pip").exists() && venv.join("bin/python").exists());
+    let pip = std::process::Command::new(venv.join("bin/python")).args(["-m", "pip", "list"]).output().unwrap();
+    let listed = String::from_utf8_lossy(&pip.stdout);
+    assert!(pip.status.success() && listed.contains("setuptools") && listed.contains("pip "), "{}", text(&pip));
     // pyenv's interpreters link with "-Wl,-rpath,<prefix>/lib" and the miniature, like KLayout,
     // does not strip it: the build step's own wheel (before auditwheel, which cleans only the
     // files it grafts for) carries no search path outside the package (wheels/link.rs).
