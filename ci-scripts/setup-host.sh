@@ -12,12 +12,13 @@
 #
 #   bash ci-scripts/setup-host.sh            what the tests need
 #   bash ci-scripts/setup-host.sh --klayout  also what building the real KLayout needs
-#                                            (xtask/klayout.toml, the bench_klayout benchmark)
+#                                            (xtask/klayout.toml, the bench_klayout benchmark),
+#                                            and mold, the faster linker warm_target compares
 set -euo pipefail
 packages=(gcc g++ ccache libbz2-dev zlib1g-dev zip unzip debootstrap time redis-server qemu-user-static binfmt-support curl)
 case "${1:-}" in
   "") ;;
-  --klayout) packages+=(libcurl4-openssl-dev libexpat1-dev libpng-dev) ;;
+  --klayout) packages+=(libcurl4-openssl-dev libexpat1-dev libpng-dev mold) ;;
   *) echo "setup-host: unknown option '$1' (the only one is --klayout)" >&2; exit 2 ;;
 esac
 missing=()

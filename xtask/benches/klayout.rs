@@ -247,7 +247,8 @@ fn native_repair_vs_auditwheel() {
 /// A warm KLayout target: cp312 again in a fresh target folder (its build folder and copy
 /// gone), with the compile cache `bench_klayout` left warm, and the native repair: every
 /// step's seconds (goal: the whole target within 30 s). Then the same with the target folder
-/// kept (the incremental prepare: nothing to compile).
+/// kept (the incremental prepare: nothing to compile), and, where mold is installed
+/// (`setup-host.sh --klayout` installs it), a fresh folder again linking with mold.
 ///
 ///     cargo test -p xtask --release --bench klayout -- --nocapture warm_target
 #[test]
@@ -259,11 +260,27 @@ fn warm_target() {
     let _ = std::fs::remove_dir_all(&runs);
     let fresh = wheels(&work, &project, &["cp312"], &work.join("warm-fresh.json"));
     let kept = wheels(&work, &project, &["cp312"], &work.join("warm-kept.json"));
+    let mut rows = vec![("fresh target folder", fresh[0].clone()), ("target folder kept", kept[0].clone())];
+    // With mold where it is installed (setuptools appends LDFLAGS to every link line).
+    if Command::new("mold").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        let _ = std::fs::remove_dir_all(&runs);
+        let json = work.join("warm-mold.json");
+        let out = work.join("wheelhouse");
+        let mut args = vec!["--host", "--project", project.to_str().unwrap(), "--python", "cp312"];
+        args.extend(["-o", out.to_str().unwrap(), "--json", json.to_str().unwrap()]);
+        let status = support::Wheels::docker(&work.join("xtask"))
+            .config(Path::new("xtask/klayout.toml"))
+            .env("LDFLAGS", "-fuse-ld=mold")
+            .args(&args)
+            .status();
+        assert!(status.success(), "the KLayout build with mold failed");
+        rows.push(("fresh target folder, LDFLAGS=-fuse-ld=mold", support::report(&json)[0].clone()));
+    }
     println!(
         "\nKLayout {VERSION}, xtask/klayout.toml, {}",
         std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
     );
-    for (label, t) in [("fresh target folder", &fresh[0]), ("target folder kept", &kept[0])] {
+    for (label, t) in &rows {
         let steps: Vec<String> = t["steps"]
             .as_array()
             .unwrap()
