@@ -247,8 +247,9 @@ fn native_repair_vs_auditwheel() {
 /// A warm KLayout target: cp312 again in a fresh target folder (its build folder and copy
 /// gone), with the compile cache `bench_klayout` left warm, and the native repair: every
 /// step's seconds (goal: the whole target within 30 s). Then the same with the target folder
-/// kept (the incremental prepare: nothing to compile), and, where mold is installed
-/// (`setup-host.sh --klayout` installs it), a fresh folder again linking with mold.
+/// kept (the incremental prepare: nothing to compile), and a fresh folder again with the
+/// compiler's default linker instead of the config's mold (`setup-host.sh --klayout` installs
+/// mold; without it, both fresh runs link with GNU ld).
 ///
 ///     cargo test -p xtask --release --bench klayout -- --nocapture warm_target
 #[test]
@@ -261,21 +262,19 @@ fn warm_target() {
     let fresh = wheels(&work, &project, &["cp312"], &work.join("warm-fresh.json"));
     let kept = wheels(&work, &project, &["cp312"], &work.join("warm-kept.json"));
     let mut rows = vec![("fresh target folder", fresh[0].clone()), ("target folder kept", kept[0].clone())];
-    // With mold where it is installed (setuptools appends LDFLAGS to every link line).
-    if Command::new("mold").arg("--version").output().is_ok_and(|o| o.status.success()) {
-        let _ = std::fs::remove_dir_all(&runs);
-        let json = work.join("warm-mold.json");
-        let out = work.join("wheelhouse");
-        let mut args = vec!["--host", "--project", project.to_str().unwrap(), "--python", "cp312"];
-        args.extend(["-o", out.to_str().unwrap(), "--json", json.to_str().unwrap()]);
-        let status = support::Wheels::docker(&work.join("xtask"))
-            .config(Path::new("xtask/klayout.toml"))
-            .env("LDFLAGS", "-fuse-ld=mold")
-            .args(&args)
-            .status();
-        assert!(status.success(), "the KLayout build with mold failed");
-        rows.push(("fresh target folder, LDFLAGS=-fuse-ld=mold", support::report(&json)[0].clone()));
-    }
+    // The same fresh folder with the compiler's default linker (GNU ld): the config without
+    // its `linker` line.
+    let _ = std::fs::remove_dir_all(&runs);
+    let config = work.join("klayout-gnu-ld.toml");
+    let text = std::fs::read_to_string(repo_root().join("xtask/klayout.toml")).unwrap();
+    std::fs::write(&config, text.replace("linker = \"mold\"", "")).unwrap();
+    let json = work.join("warm-gnu-ld.json");
+    let out = work.join("wheelhouse");
+    let mut args = vec!["--host", "--project", project.to_str().unwrap(), "--python", "cp312"];
+    args.extend(["-o", out.to_str().unwrap(), "--json", json.to_str().unwrap()]);
+    let status = support::Wheels::docker(&work.join("xtask")).config(&config).args(&args).status();
+    assert!(status.success(), "the KLayout build with GNU ld failed");
+    rows.push(("fresh target folder, GNU ld (no linker in the config)", support::report(&json)[0].clone()));
     println!(
         "\nKLayout {VERSION}, xtask/klayout.toml, {}",
         std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::library::loader::RuntimeFolder;
@@ -52,6 +52,11 @@ pub struct Project {
     /// The first target of a group gets every core; targets that build side by side share
     /// them. Empty: none is set (a value in `build_env` wins over it).
     pub parallel_env: String,
+    /// A faster linker for the build's links where it is installed (`mold`, `gold`, `lld`):
+    /// `-fuse-ld=<name>` is appended to LDFLAGS (setuptools appends LDFLAGS to every link
+    /// line) when the compiler can use it where the build runs; elsewhere the compiler's
+    /// default linker links and the console says so. Empty: the compiler's default.
+    pub linker: String,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
@@ -94,6 +99,7 @@ impl Default for Project {
             .map(String::from)
             .to_vec(),
             parallel_env: String::new(),
+            linker: String::new(),
         }
     }
 }
@@ -338,6 +344,12 @@ impl Config {
         let text = String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("the config {shown} is not UTF-8"))?;
         let config: Config = toml::from_str(&text).with_context(|| format!("the config {shown} is not valid"))?;
         config.check_globs().with_context(|| format!("the config {shown} is not valid"))?;
+        let linker = &config.project.linker;
+        if !linker.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_') {
+            bail!(
+                "the config {shown} is not valid: project.linker {linker:?} is not a linker's name (mold, gold, lld)"
+            );
+        }
         Ok(config)
     }
 

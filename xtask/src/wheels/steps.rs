@@ -403,7 +403,21 @@ pub fn build_wheel(ctx: &Ctx, log: &mut Log, source: &Source) -> Result<Built> {
     if !ctx.config.project.parallel_env.is_empty() {
         env.push((ctx.config.project.parallel_env.clone(), ctx.build_jobs.to_string()));
     }
-    env.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let linker = &ctx.config.project.linker;
+    let with_linker = !linker.is_empty() && linker_runs(ctx, linker);
+    if with_linker {
+        // Appended to what LDFLAGS the build would have had: the config's, or on the host the
+        // caller's environment.
+        let host = ctx.runner.is_host().then(|| std::env::var("LDFLAGS").ok()).flatten();
+        let base = own.get("LDFLAGS").cloned().or(host).unwrap_or_default();
+        env.push(("LDFLAGS".into(), format!("{base} -fuse-ld={linker}").trim_start().to_string()));
+        log.note(&format!("linking with {linker} (-fuse-ld={linker} in LDFLAGS)"));
+    } else if !linker.is_empty() {
+        let why = format!("{linker} is not usable by {} where the build runs: linking with its default", ctx.interp.cc);
+        eprintln!("[{}] warning: {why}", log.target);
+        log.note(&format!("warning: {why}"));
+    }
+    env.extend(own.iter().filter(|(k, _)| !(with_linker && *k == "LDFLAGS")).map(|(k, v)| (k.clone(), v.clone())));
     // Each heartbeat says how many compiles finished, from ccache's counters.
     let progress = || {
         ctx.cache.ccache.as_ref().map(|_| {
@@ -414,6 +428,16 @@ pub fn build_wheel(ctx: &Ctx, log: &mut Log, source: &Source) -> Result<Built> {
     let job = ctx.runner.cmd(ctx.sh, &ctx.venv_python(&ctx.build_venv), &args, &source.dir, &env);
     ctx.runner.run_with_progress(log, "the build", job, &progress)?;
     Ok(Built { wheel: single_wheel(&dist)? })
+}
+
+/// Whether the interpreter's compiler links with `linker` where the build runs (`-fuse-ld`
+/// and the linker's `--version`, which needs no input).
+fn linker_runs(ctx: &Ctx, linker: &str) -> bool {
+    let Some(cc) = ctx.interp.cc.split_whitespace().next() else { return false };
+    let args = [format!("-fuse-ld={linker}"), "-Wl,--version".to_string()];
+    let here = ctx.build_venv.parent().unwrap_or(&ctx.build_venv).to_path_buf();
+    let job = ctx.runner.cmd(ctx.sh, cc, &args, &here, &[]);
+    job.cmd.quiet().ignore_stdout().ignore_stderr().run().is_ok()
 }
 
 /// The one wheel a step wrote into its own folder.

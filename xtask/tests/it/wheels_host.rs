@@ -597,3 +597,47 @@ fn prepare_copies_only_what_changed() {
     let log = std::fs::read_to_string(target(&report(&json), "cp311-cp311")["log"].as_str().unwrap()).unwrap();
     assert!(log.contains("copied ") && !log.contains("updated the copy"), "{log}");
 }
+
+/// `[project] linker`: the links use it where the compiler can (the miniature's libraries
+/// carry gold's version note), and a linker that is not installed leaves the compiler's
+/// default with a warning, the wheel still landing.
+#[test]
+fn a_configured_linker_links_where_it_is_installed() {
+    let work = TempDir::new("wheels-linker");
+    let text_cfg = std::fs::read_to_string(repo_root().join("xtask/wheels.toml")).unwrap();
+    let mut notes = Vec::new();
+    for linker in ["gold", "no-such-ld"] {
+        let config = work.path().join(format!("{linker}.toml"));
+        let line = format!("build = \"pip-wheel\"\nlinker = \"{linker}\"");
+        std::fs::write(&config, text_cfg.replace("build = \"pip-wheel\"", &line)).unwrap();
+        let out = work.path().join(format!("wheelhouse-{linker}"));
+        let o = Wheels::host(&work.path().join("w"))
+            .config(&config)
+            .args(&["--python", "cp311", "-o", out.to_str().unwrap()])
+            .output();
+        assert!(o.status.success(), "{linker}: {}", text(&o));
+        let warned = text(&o).contains("warning: no-such-ld is not usable by");
+        assert_eq!(warned, linker == "no-such-ld", "{}", text(&o));
+        let wheel = &list_wheels(&out)[0];
+        let mut zip = zip::ZipArchive::new(std::fs::File::open(wheel).unwrap()).unwrap();
+        let names: Vec<String> = zip.file_names().filter_map(|n| n.ok()).map(|n| n.to_string()).collect();
+        let name = names.into_iter().find(|n| n.contains("lib_tl.") && n.ends_with(".so")).unwrap();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut zip.by_name(&name).unwrap(), &mut bytes).unwrap();
+        let elf = goblin::elf::Elf::parse(&bytes).unwrap();
+        let gold =
+            elf.section_headers.iter().any(|h| elf.shdr_strtab.get_at(h.sh_name) == Some(".note.gnu.gold-version"));
+        notes.push((linker, gold));
+    }
+    assert_eq!(notes, [("gold", true), ("no-such-ld", false)]);
+    // Not a linker's name: refused when the config loads.
+    let bad = work.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        text_cfg.replace("build = \"pip-wheel\"", "build = \"pip-wheel\"\nlinker = \"gold; rm -rf /\""),
+    )
+    .unwrap();
+    let o = Wheels::host(&work.path().join("w")).config(&bad).args(&["--python", "cp311"]).output();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("project.linker \"gold; rm -rf /\" is not a linker's name"), "{}", text(&o));
+}
