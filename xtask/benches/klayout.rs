@@ -36,6 +36,18 @@ fn wheels(work: &Path, project: &Path, pythons: &[&str], json: &Path) -> Vec<Val
 
 /// `cargo xtask --config xtask/klayout.toml wheels <runner> --project ...`, which must pass.
 fn wheels_on(runner: &[&str], work: &Path, project: &Path, pythons: &[&str], json: &Path) -> Vec<Value> {
+    wheels_with(Path::new("xtask/klayout.toml"), runner, work, project, pythons, json)
+}
+
+/// The same with another config file.
+fn wheels_with(
+    config: &Path,
+    runner: &[&str],
+    work: &Path,
+    project: &Path,
+    pythons: &[&str],
+    json: &Path,
+) -> Vec<Value> {
     let out = work.join("wheelhouse");
     let mut args: Vec<&str> = runner.to_vec();
     args.extend(["--project", project.to_str().unwrap()]);
@@ -43,7 +55,7 @@ fn wheels_on(runner: &[&str], work: &Path, project: &Path, pythons: &[&str], jso
         args.extend(["--python", p]);
     }
     args.extend(["-o", out.to_str().unwrap(), "--json", json.to_str().unwrap()]);
-    let status = Wheels::docker(&work.join("xtask")).config(Path::new("xtask/klayout.toml")).args(&args).status();
+    let status = Wheels::docker(&work.join("xtask")).config(config).args(&args).status();
     assert!(status.success(), "the KLayout build failed: see the logs under {}", work.join("xtask/logs").display());
     support::report(json)
 }
@@ -268,13 +280,8 @@ fn warm_target() {
     let config = work.join("klayout-gnu-ld.toml");
     let text = std::fs::read_to_string(repo_root().join("xtask/klayout.toml")).unwrap();
     std::fs::write(&config, text.replace("linker = \"mold\"", "")).unwrap();
-    let json = work.join("warm-gnu-ld.json");
-    let out = work.join("wheelhouse");
-    let mut args = vec!["--host", "--project", project.to_str().unwrap(), "--python", "cp312"];
-    args.extend(["-o", out.to_str().unwrap(), "--json", json.to_str().unwrap()]);
-    let status = support::Wheels::docker(&work.join("xtask")).config(&config).args(&args).status();
-    assert!(status.success(), "the KLayout build with GNU ld failed");
-    rows.push(("fresh target folder, GNU ld (no linker in the config)", support::report(&json)[0].clone()));
+    let gnu = wheels_with(&config, &["--host"], &work, &project, &["cp312"], &work.join("warm-gnu-ld.json"));
+    rows.push(("fresh target folder, GNU ld (no linker in the config)", gnu[0].clone()));
     println!(
         "\nKLayout {VERSION}, xtask/klayout.toml, {}",
         std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()

@@ -343,18 +343,16 @@ impl Config {
         let bytes = crate::library::wheel::read_regular_file(path).with_context(|| format!("the config {shown}"))?;
         let text = String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("the config {shown} is not UTF-8"))?;
         let config: Config = toml::from_str(&text).with_context(|| format!("the config {shown} is not valid"))?;
-        config.check_globs().with_context(|| format!("the config {shown} is not valid"))?;
-        let linker = &config.project.linker;
-        if !linker.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_') {
-            bail!(
-                "the config {shown} is not valid: project.linker {linker:?} is not a linker's name (mold, gold, lld)"
-            );
-        }
+        config.check().with_context(|| format!("the config {shown} is not valid"))?;
         Ok(config)
     }
 
-    /// Every glob of the config compiles.
-    fn check_globs(&self) -> Result<()> {
+    /// What the types cannot say: every glob of the config compiles, the linker is a name.
+    fn check(&self) -> Result<()> {
+        let linker = &self.project.linker;
+        if !linker.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_') {
+            bail!("project.linker {linker:?} is not a linker's name (mold, gold, lld)");
+        }
         let image_globs: Vec<String> = self.docker.pythons.iter().map(|p| p.images.clone()).collect();
         let lists: [(&str, &[String]); 5] = [
             ("project.exclude", &self.project.exclude),

@@ -58,6 +58,12 @@ impl Ctx<'_> {
         self.path(&venv.join("bin/python"))
     }
 
+    /// The folder of the group's build venvs: a place to run a command from that exists
+    /// before the target's own folder does (a venv can be made before its target starts).
+    fn venvs_dir(&self) -> PathBuf {
+        self.build_venv.parent().unwrap_or(&self.build_venv).to_path_buf()
+    }
+
     /// Where ccache counts this target's compiles (in its own folder, on the host's side of
     /// the mount): the per-target counters stay right when several targets build at once.
     pub fn stats_log(&self) -> PathBuf {
@@ -337,9 +343,7 @@ pub fn ensure_build_venv(ctx: &Ctx, log: &mut Log) -> Result<()> {
     let _ = std::fs::remove_dir_all(&ctx.build_venv);
     let venv = ctx.path(&ctx.build_venv);
     let python = &ctx.interp.python;
-    // Run from the venvs' own folder: the target's folder may not exist yet (the venv can be
-    // made before its target starts, while the group's first target builds).
-    let here = ctx.build_venv.parent().unwrap_or(&ctx.build_venv).to_path_buf();
+    let here = ctx.venvs_dir();
     std::fs::create_dir_all(&here)?;
     let make = ctx.runner.cmd(ctx.sh, python, &["-m".into(), "venv".into(), "--without-pip".into(), venv], &here, &[]);
     ctx.runner.run(log, "making the build venv", make)?;
@@ -435,8 +439,7 @@ pub fn build_wheel(ctx: &Ctx, log: &mut Log, source: &Source) -> Result<Built> {
 fn linker_runs(ctx: &Ctx, linker: &str) -> bool {
     let Some(cc) = ctx.interp.cc.split_whitespace().next() else { return false };
     let args = [format!("-fuse-ld={linker}"), "-Wl,--version".to_string()];
-    let here = ctx.build_venv.parent().unwrap_or(&ctx.build_venv).to_path_buf();
-    let job = ctx.runner.cmd(ctx.sh, cc, &args, &here, &[]);
+    let job = ctx.runner.cmd(ctx.sh, cc, &args, &ctx.venvs_dir(), &[]);
     job.cmd.quiet().ignore_stdout().ignore_stderr().run().is_ok()
 }
 
