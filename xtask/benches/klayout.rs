@@ -5,7 +5,8 @@
 //!
 //! KLayout's sdist from PyPI, unpacked under target/ (never committed), built with the
 //! documented alternative config xtask/klayout.toml: cp311 from a cold compile cache, then
-//! cp312 (another flag group), then cp311 again with a warm cache. The figures are read off
+//! cp312 (another flag group), then cp311 again (its target folder kept, so nothing to
+//! compile where nothing changed). The figures are read off
 //! the summaries' step times and ccache's counters.
 //!
 //! The same in the stand-in container, for one interpreter (as long again, cold):
@@ -109,7 +110,7 @@ fn bench_klayout_cold_other_interpreter_warm() {
         build(b) / build(a)
     );
     println!(
-        "cp311 again, warm:     build {:8.1} s  cache {}  {:.3}x (goal 0.05x)",
+        "cp311 again, kept:     build {:8.1} s  cache {}  {:.3}x (goal 0.05x)",
         build(c),
         cache(c),
         build(c) / build(a)
