@@ -280,6 +280,10 @@ fn warm_target() {
     let _ = std::fs::remove_dir_all(&runs);
     let config = work.join("klayout-gnu-ld.toml");
     let text = std::fs::read_to_string(repo_root().join("xtask/klayout.toml")).unwrap();
+    assert!(
+        text.contains("linker = \"mold\""),
+        "xtask/klayout.toml no longer names mold: the comparison would be mold against mold"
+    );
     std::fs::write(&config, text.replace("linker = \"mold\"", "")).unwrap();
     let gnu = wheels_with(&config, &["--host"], &work, &project, &["cp312"], &work.join("warm-gnu-ld.json"));
     rows.push(("fresh target folder, GNU ld (no linker in the config)", gnu[0].clone()));

@@ -408,7 +408,8 @@ pub fn build_wheel(ctx: &Ctx, log: &mut Log, source: &Source) -> Result<Built> {
         env.push((ctx.config.project.parallel_env.clone(), ctx.build_jobs.to_string()));
     }
     let linker = &ctx.config.project.linker;
-    let with_linker = !linker.is_empty() && linker_runs(ctx, linker);
+    let cc = ctx.interp.cc.split_whitespace().next().unwrap_or_default();
+    let with_linker = !linker.is_empty() && linker_runs(ctx, cc, linker);
     if with_linker {
         // Appended to what LDFLAGS the build would have had: the config's, or on the host the
         // caller's environment.
@@ -417,7 +418,7 @@ pub fn build_wheel(ctx: &Ctx, log: &mut Log, source: &Source) -> Result<Built> {
         env.push(("LDFLAGS".into(), format!("{base} -fuse-ld={linker}").trim_start().to_string()));
         log.note(&format!("linking with {linker} (-fuse-ld={linker} in LDFLAGS)"));
     } else if !linker.is_empty() {
-        let why = format!("{linker} is not usable by {} where the build runs: linking with its default", ctx.interp.cc);
+        let why = format!("{linker} is not usable by {cc} where the build runs: linking with its default");
         eprintln!("[{}] warning: {why}", log.target);
         log.note(&format!("warning: {why}"));
     }
@@ -434,10 +435,12 @@ pub fn build_wheel(ctx: &Ctx, log: &mut Log, source: &Source) -> Result<Built> {
     Ok(Built { wheel: single_wheel(&dist)? })
 }
 
-/// Whether the interpreter's compiler links with `linker` where the build runs (`-fuse-ld`
-/// and the linker's `--version`, which needs no input).
-fn linker_runs(ctx: &Ctx, linker: &str) -> bool {
-    let Some(cc) = ctx.interp.cc.split_whitespace().next() else { return false };
+/// Whether `cc`, the interpreter's compiler, links with `linker` where the build runs
+/// (`-fuse-ld` and the linker's `--version`, which needs no input).
+fn linker_runs(ctx: &Ctx, cc: &str, linker: &str) -> bool {
+    if cc.is_empty() {
+        return false;
+    }
     let args = [format!("-fuse-ld={linker}"), "-Wl,--version".to_string()];
     let job = ctx.runner.cmd(ctx.sh, cc, &args, &ctx.venvs_dir(), &[]);
     job.cmd.quiet().ignore_stdout().ignore_stderr().run().is_ok()
